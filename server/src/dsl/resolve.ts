@@ -1,0 +1,92 @@
+/**
+ * Turns an analysed experiment into plain JSON with every default filled in —
+ * what a run directory stores as `resolved.json` and what engines consume, so
+ * no engine ever needs to know the DSL or its defaults.
+ */
+import type { Block, Value } from './ast';
+import { unitName } from './ast';
+import type { Analysis, ExperimentModel } from './validate';
+import { EXPERIMENT_SCHEMA, type BlockSchema, type KeySchema, type ValueType } from './schema';
+import { parseValueText, type Json } from './values';
+
+export interface ResolvedExperiment {
+  name: string;
+  /** The experiments it extends, nearest first. */
+  extends: string[];
+  [key: string]: Json;
+}
+
+/** Resolves one experiment of an analysis. Returns undefined when the file has errors in that experiment's chain. */
+export function resolveExperiment(analysis: Analysis, name: string): ResolvedExperiment | undefined {
+  const model = analysis.experiments.get(name);
+  if (!model) return undefined;
+  const chainSpans = model.chain.map((e) => [e.start, e.end]);
+  const hasError = analysis.diagnostics.some((d) => d.severity === 'error' && chainSpans.some(([s, e]) => d.start >= s && d.start <= e));
+  if (hasError) return undefined;
+  const body = resolveBlock(EXPERIMENT_SCHEMA, [], model);
+  return { name, extends: model.chain.slice(1).map((e) => e.name?.name ?? ''), ...body };
+}
+
+function resolveBlock(schema: BlockSchema, prefix: string[], model: ExperimentModel): { [k: string]: Json } {
+  const out: { [k: string]: Json } = {};
+  for (const [key, ks] of Object.entries(schema.keys)) {
+    const p = [...prefix, key].join('.');
+    const set = model.settings.get(p)?.entry.value;
+    const v = set ?? defaultValue(ks, model);
+    if (v) out[key] = toJson(v, ks.type);
+  }
+  for (const [name, sub] of Object.entries(schema.blocks ?? {})) out[name] = resolveBlock(sub, [...prefix, name], model);
+  return out;
+}
+
+function defaultValue(ks: KeySchema, model: ExperimentModel): Value | undefined {
+  const d = typeof ks.default === 'function' ? ks.default(model.lookup) : ks.default;
+  return d === undefined ? undefined : parseValueText(d);
+}
+
+/** Converts a (validated) value to JSON: percentages become fractions, durations `{value, unit}`, calls `{type, …args, …options}`. */
+export function toJson(v: Value, t: ValueType): Json {
+  switch (t.type) {
+    case 'int':
+    case 'number':
+      return v.kind === 'number' ? v.value : null;
+    case 'percent':
+      return v.kind === 'number' ? v.value / 100 : null;
+    case 'duration': {
+      if (v.kind !== 'number') return null;
+      const u = unitName(v) ?? t.units[0];
+      return { value: v.value, unit: t.units.find((x) => x === u || x === u + 's') ?? u };
+    }
+    case 'bool':
+      return v.kind === 'word' && v.name === 'true';
+    case 'string':
+    case 'path':
+      return v.kind === 'string' ? v.value : null;
+    case 'enum':
+      return v.kind === 'word' ? v.name : v.kind === 'string' ? v.value : null;
+    case 'list':
+      return v.kind === 'list' ? v.items.map((i) => toJson(i, t.item)) : null;
+    case 'call': {
+      const name = v.kind === 'word' ? v.name : v.kind === 'call' ? v.callee.name : undefined;
+      const variant = name ? t.variants[name] : undefined;
+      if (!name || !variant) return null;
+      const out: { [k: string]: Json } = { type: name };
+      const args = v.kind === 'call' ? (v.args ?? []) : [];
+      (variant.args ?? []).forEach((a, i) => {
+        if (args[i]) out[a.name] = toJson(args[i], a.type);
+      });
+      if (variant.options) Object.assign(out, resolveOptions(variant.options, v.kind === 'call' ? v.options : undefined));
+      return out;
+    }
+  }
+}
+
+function resolveOptions(schema: BlockSchema, block: Block | undefined): { [k: string]: Json } {
+  const out: { [k: string]: Json } = {};
+  for (const [key, ks] of Object.entries(schema.keys)) {
+    const e = block?.entries.find((x) => x.kind === 'assignment' && x.key.name === key);
+    const v = (e?.kind === 'assignment' ? e.value : undefined) ?? (typeof ks.default === 'string' ? parseValueText(ks.default) : undefined);
+    if (v) out[key] = toJson(v, ks.type);
+  }
+  return out;
+}
