@@ -5,7 +5,7 @@
  */
 import type { Block, Value } from './ast';
 import { unitName } from './ast';
-import type { Analysis, ExperimentModel } from './validate';
+import { applicabilityOf, keyApplies, type Analysis, type ExperimentModel } from './validate';
 import { EXPERIMENT_SCHEMA, type BlockSchema, type KeySchema, type ValueType } from './schema';
 import { parseValueText, type Json } from './values';
 
@@ -23,19 +23,21 @@ export function resolveExperiment(analysis: Analysis, name: string): ResolvedExp
   const chainSpans = model.chain.map((e) => [e.start, e.end]);
   const hasError = analysis.diagnostics.some((d) => d.severity === 'error' && chainSpans.some(([s, e]) => d.start >= s && d.start <= e));
   if (hasError) return undefined;
-  const body = resolveBlock(EXPERIMENT_SCHEMA, [], model);
+  const body = resolveBlock(EXPERIMENT_SCHEMA, [], model, applicabilityOf(model));
   return { name, extends: model.chain.slice(1).map((e) => e.name?.name ?? ''), ...body };
 }
 
-function resolveBlock(schema: BlockSchema, prefix: string[], model: ExperimentModel): { [k: string]: Json } {
+/** Keys that do not apply (e.g. `lambda` with `loss = cyborg`) are left out, so engines never see them. */
+function resolveBlock(schema: BlockSchema, prefix: string[], model: ExperimentModel, current: ReturnType<typeof applicabilityOf>): { [k: string]: Json } {
   const out: { [k: string]: Json } = {};
   for (const [key, ks] of Object.entries(schema.keys)) {
+    if (!keyApplies(ks, current)) continue;
     const p = [...prefix, key].join('.');
     const set = model.settings.get(p)?.entry.value;
     const v = set ?? defaultValue(ks, model);
     if (v) out[key] = toJson(v, ks.type);
   }
-  for (const [name, sub] of Object.entries(schema.blocks ?? {})) out[name] = resolveBlock(sub, [...prefix, name], model);
+  for (const [name, sub] of Object.entries(schema.blocks ?? {})) out[name] = resolveBlock(sub, [...prefix, name], model, current);
   return out;
 }
 

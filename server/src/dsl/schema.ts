@@ -530,23 +530,23 @@ export function blocksDefining(key: string): string[] {
 export function describeType(t: ValueType): string {
   switch (t.type) {
     case 'int':
-      return `integer${rangeText(t.min, t.max)}${t.unit ? ` (${t.unit})` : ''}`;
+      return `an integer${rangeText(t.min, t.max)}${t.unit ? ` (${t.unit})` : ''}`;
     case 'number':
-      return `number${rangeText(t.min, t.max, t.exclusiveMin)}`;
+      return `a number${rangeText(t.min, t.max, t.exclusiveMin)}`;
     case 'percent':
-      return 'percentage (`10%`)';
+      return 'a percentage (`10%`)';
     case 'duration':
-      return `count with unit (${t.units.map((u) => '`N ' + u + '`').join(' or ')})`;
+      return `a count with a unit (${t.units.map((u) => '`N ' + u + '`').join(' or ')})`;
     case 'bool':
       return '`true` or `false`';
     case 'string':
-      return 'string (`"…"`)';
+      return 'a string (`"…"`)';
     case 'path':
-      return `${t.pathKind === 'dir' ? 'folder' : 'file'} path (\`"…"\`, relative to this file)`;
+      return `a ${t.pathKind === 'dir' ? 'folder' : 'file'} path (\`"…"\`, relative to this file)`;
     case 'enum':
       return 'one of ' + Object.keys(t.values).map((v) => '`' + v + '`').join(', ');
     case 'list':
-      return `list of ${describeType(t.item)} (\`[a, b]\`)`;
+      return `a list of ${describeType(t.item).replace(/^an? /, '')} (\`[a, b]\`)`;
     case 'call':
       return 'one of ' + Object.entries(t.variants).map(([n, v]) => '`' + callSignature(n, v) + '`').join(', ');
   }

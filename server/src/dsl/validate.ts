@@ -458,16 +458,12 @@ class Validator {
 
   private checkRules(m: ExperimentModel): void {
     const get = m.lookup;
-    const loss = get('guidance.loss') ?? 'none';
-    const attribution = get('guidance.attribution') ?? 'cam';
+    const current = applicabilityOf(m);
+    const { loss = 'none', attribution = 'cam', engine = 'auto', arch = 'small_cnn', source: sourceKind } = current;
     const layer = get('guidance.layer') ?? 'final';
-    const arch = get('model.arch') ?? 'small_cnn';
-    const engine = get('train.engine') ?? 'auto';
     const archInfo = ARCHITECTURES[arch];
     const source = m.settings.get('data.source')?.entry.value;
-    const sourceKind = source?.kind === 'call' || source?.kind === 'word' ? (source.kind === 'call' ? source.callee.name : source.name) : undefined;
     const guided = (ATTRIBUTION_LOSSES as readonly string[]).includes(loss);
-    const current: Record<keyof Applicability, string | undefined> = { loss, attribution, engine, arch, source: sourceKind };
 
     // keys that have no effect with the other settings
     for (const [p, s] of m.settings) {
@@ -480,7 +476,7 @@ class Validator {
         if (value === undefined || !isKnown(dim, value)) continue;
         if (!allowed.includes(value)) {
           const key = p.split('.').pop()!;
-          const dimPath = { loss: 'guidance.loss', attribution: 'guidance.attribution', engine: 'train.engine', arch: 'model.arch', source: 'data.source' }[dim];
+          const dimPath = DIMENSION_KEYS[dim];
           this.report(s.entry.key, 'warning', 'not-applicable', `'${key}' has no effect with ${dimPath} = ${value}; it applies to ${dim} ${allowed.join(' | ')}.`, [removeEntryFix(this.text, s.entry, `Remove '${key}'`)]);
           break;
         }
@@ -676,8 +672,36 @@ function makeLookup(settings: Map<string, Setting>): (p: string) => string | und
   return lookup;
 }
 
+/** The key that decides each applicability dimension. */
+const DIMENSION_KEYS: Record<keyof Applicability, string> = {
+  loss: 'guidance.loss',
+  attribution: 'guidance.attribution',
+  engine: 'train.engine',
+  arch: 'model.arch',
+  source: 'data.source',
+};
+
+/** The effective loss, attribution, engine, arch and source kind of an experiment. */
+export function applicabilityOf(m: ExperimentModel): Record<keyof Applicability, string | undefined> {
+  const out = {} as Record<keyof Applicability, string | undefined>;
+  for (const [dim, key] of Object.entries(DIMENSION_KEYS) as [keyof Applicability, string][]) {
+    const v = m.lookup(key);
+    out[dim] = dim === 'source' ? v?.match(/^[A-Za-z_]+/)?.[0] : v;
+  }
+  return out;
+}
+
+/** True unless the key's `appliesTo` excludes the experiment's current settings. */
+export function keyApplies(k: KeySchema, current: Record<keyof Applicability, string | undefined>): boolean {
+  for (const [dim, allowed] of Object.entries(k.appliesTo ?? {}) as [keyof Applicability, readonly string[]][]) {
+    const v = current[dim];
+    if (v !== undefined && isKnown(dim, v) && !allowed.includes(v)) return false;
+  }
+  return true;
+}
+
 function isKnown(dim: keyof Applicability, value: string): boolean {
-  const t = keySchemaAt({ loss: 'guidance.loss', attribution: 'guidance.attribution', engine: 'train.engine', arch: 'model.arch', source: 'data.source' }[dim])?.type;
+  const t = keySchemaAt(DIMENSION_KEYS[dim])?.type;
   if (t?.type === 'enum') return value in t.values;
   if (t?.type === 'call') return value in t.variants;
   return false;
