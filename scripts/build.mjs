@@ -23,12 +23,11 @@ for (const a of args) {
   }
 }
 
-/** @type {{ name: string, entry: string, out: string, optional?: boolean }[]} */
+/** @type {{ name: string, entry: string, out: string }[]} */
 const bundles = [
   { name: 'client', entry: 'client/src/extension.ts', out: 'dist/client.js' },
-  // TODO(infra): drop `optional` once the server entry points exist.
-  { name: 'server', entry: 'server/src/language-server/main.ts', out: 'dist/server.js', optional: true },
-  { name: 'cli', entry: 'server/src/cli/main.ts', out: 'dist/cli.js', optional: true },
+  { name: 'server', entry: 'server/src/language-server/main.ts', out: 'dist/server.js' },
+  { name: 'cli', entry: 'server/src/cli/main.ts', out: 'dist/cli.js' },
 ];
 
 /** @type {import('esbuild').BuildOptions} */
@@ -50,10 +49,6 @@ const common = {
 
 const selected = bundles.filter((b) => {
   if (existsSync(join(root, b.entry))) return true;
-  if (b.optional) {
-    console.warn(`build: warning: skipping ${b.name} bundle, ${b.entry} does not exist yet`);
-    return false;
-  }
   console.error(`build: ${b.entry} is missing`);
   process.exit(1);
 });

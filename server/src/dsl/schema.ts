@@ -471,18 +471,24 @@ export const EXPERIMENT_SCHEMA: BlockSchema = {
 
 // ---- lookup helpers -------------------------------------------------------------
 
+/** `rec[key]` for the record's own keys only, so names from user text (`constructor`, `toString`) never find Object.prototype members. */
+export function lookupOwn<T>(rec: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return rec !== undefined && Object.prototype.hasOwnProperty.call(rec, key) ? rec[key] : undefined;
+}
+
 /** The schema of the block at a path like `['train']`, or the options of a call variant (`['train', 'optimizer', 'sgd']`). */
 export function blockSchemaAt(path: readonly string[]): BlockSchema | undefined {
   let block: BlockSchema | undefined = EXPERIMENT_SCHEMA;
   for (let i = 0; i < path.length && block; i++) {
     const seg = path[i];
-    if (block.blocks?.[seg]) {
-      block = block.blocks[seg];
+    const sub: BlockSchema | undefined = lookupOwn(block.blocks, seg);
+    if (sub) {
+      block = sub;
       continue;
     }
-    const key: KeySchema | undefined = block.keys[seg];
+    const key: KeySchema | undefined = lookupOwn(block.keys, seg);
     if (key && key.type.type === 'call' && i + 1 < path.length) {
-      block = key.type.variants[path[++i]]?.options;
+      block = lookupOwn(key.type.variants, path[++i])?.options;
       continue;
     }
     return undefined;
@@ -505,18 +511,18 @@ export function allKeyPaths(): string[] {
 export function keySchemaAt(path: string): KeySchema | undefined {
   const parts = path.split('.');
   const key = parts.pop()!;
-  return blockSchemaAt(parts)?.keys[key];
+  return lookupOwn(blockSchemaAt(parts)?.keys, key);
 }
 
 /** Blocks where a key of this name exists, for "did you mean to put `lr` in `train.optimizer`?". */
 export function blocksDefining(key: string): string[] {
   const out: string[] = [];
   const walk = (b: BlockSchema, prefix: string[]) => {
-    if (b.keys[key]) out.push(prefix.join('.') || '(experiment)');
+    if (lookupOwn(b.keys, key)) out.push(prefix.join('.') || '(experiment)');
     for (const [name, k] of Object.entries(b.keys)) {
       if (k.type.type === 'call') {
         for (const [variant, v] of Object.entries(k.type.variants)) {
-          if (v.options?.keys[key]) out.push(`${[...prefix, name].join('.')} = ${variant} { … }`);
+          if (lookupOwn(v.options?.keys, key)) out.push(`${[...prefix, name].join('.')} = ${variant} { … }`);
         }
       }
     }

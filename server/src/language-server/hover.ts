@@ -1,0 +1,127 @@
+/**
+ * Hover: documentation from the schema, the effective value of a key in the
+ * experiment under the cursor (set, inherited or default), `extends` chains,
+ * and what a data source contains.
+ */
+import { MarkupKind, type Hover } from 'vscode-languageserver/node';
+import type { Span } from '../dsl/ast';
+import { contextAt, type AtValue, type InBlock, type KeyContext } from '../dsl/cursor';
+import { blockSchemaAt, callSignature, lookupOwn } from '../dsl/schema';
+import { applicabilityOf, keyApplies, type ExperimentModel } from '../dsl/validate';
+import type { AnalyzedDocument } from './documents';
+import { toRange } from './convert';
+import { dataSummaryMarkdown, experimentMarkdown } from './experiment-info';
+import { blockDocMarkdown, effectiveValue, expectedType, keyDocMarkdown, modelOf, valueDocs } from './schema-info';
+
+export function hover(doc: AnalyzedDocument, offset: number): Hover | null {
+  const { analysis } = doc;
+  const ctx = contextAt(analysis.file, analysis.text, offset);
+  const answer = (markdown: string | undefined, range: Span): Hover | null =>
+    markdown ? { contents: { kind: MarkupKind.Markdown, value: markdown }, range: toRange(doc.lines, range) } : null;
+  switch (ctx.kind) {
+    case 'experimentName': {
+      const model = modelOf(analysis, ctx.experiment);
+      return ctx.name && model ? answer(experimentMarkdown(model), ctx.name) : null;
+    }
+    case 'extends': {
+      const model = ctx.target ? analysis.experiments.get(ctx.target.name) : undefined;
+      return ctx.target && model ? answer(experimentMarkdown(model), ctx.target) : null;
+    }
+    case 'key':
+      return ctx.entry ? answer(keyHover(doc, ctx), ctx.entry.key) : null;
+    case 'value': {
+      const node = ctx.node;
+      if (!node) return null;
+      if (node.kind === 'word') return answer(valueHover(doc, ctx, node.name), node);
+      if (node.kind === 'call' && ctx.onCallee) return answer(valueHover(doc, ctx, node.callee.name), node.callee);
+      if (node.kind === 'number') return answer(keyHoverAt(doc, ctx), node);
+      return null;
+    }
+    case 'unit':
+      return answer(keyHoverAt(doc, ctx), ctx.number);
+    case 'string': {
+      const t = expectedType(ctx);
+      const range = { start: ctx.node.start, end: ctx.node.end };
+      if (t?.type === 'enum') {
+        const d = lookupOwn(t.values, ctx.node.value);
+        return answer(d ? `**${ctx.node.value}**\n\n${d}${dataLine(doc, ctx)}` : undefined, range);
+      }
+      return answer(keyHoverAt(doc, ctx), range);
+    }
+    default:
+      return null;
+  }
+}
+
+/** Hover on a key (or a nested block name). */
+function keyHover(doc: AnalyzedDocument, ctx: KeyContext): string | undefined {
+  const entry = ctx.entry!;
+  const name = entry.key.name;
+  const model = modelOf(doc.analysis, ctx.experiment);
+  if (entry.kind === 'blockEntry') {
+    const sub = blockSchemaAt([...ctx.blockPath, name]);
+    if (!sub) return undefined;
+    const blockPath = [...ctx.blockPath, name];
+    const parts = [blockDocMarkdown(blockPath.join('.'), sub)];
+    const values = effectiveBlockMarkdown(doc, { experiment: ctx.experiment, blockPath, block: entry.block }, model);
+    if (values) parts.push(values);
+    if (name === 'data' && ctx.blockPath.length === 0 && model?.data) parts.push(dataSummaryMarkdown(model.data));
+    return parts.join('\n\n');
+  }
+  return keyMarkdown(doc, ctx, name, model);
+}
+
+/** The effective value of every key of a block in this experiment: set here, inherited (from which experiment) or default. */
+function effectiveBlockMarkdown(doc: AnalyzedDocument, where: InBlock, model: ExperimentModel | undefined): string | undefined {
+  const schema = blockSchemaAt(where.blockPath);
+  if (!schema || !model) return undefined;
+  const current = applicabilityOf(model);
+  const rows: string[] = [];
+  for (const [key, ks] of Object.entries(schema.keys)) {
+    if (!keyApplies(ks, current)) continue;
+    const eff = effectiveValue(doc.analysis, where, key);
+    if (!eff) continue;
+    const origin = eff.origin === 'inherited' ? ` *(from \`${eff.from}\`)*` : eff.origin === 'default' ? ' *(default)*' : '';
+    rows.push(`- ${key} = \`${eff.text}\`${origin}`);
+  }
+  return rows.length ? `In \`${model.name}\`:\n\n${rows.join('\n')}` : undefined;
+}
+
+/** Hover on a value that has no documentation of its own: the key it belongs to. */
+function keyHoverAt(doc: AnalyzedDocument, at: AtValue): string | undefined {
+  return keyMarkdown(doc, at, at.key, modelOf(doc.analysis, at.experiment));
+}
+
+function keyMarkdown(doc: AnalyzedDocument, where: KeyContext | AtValue, key: string, model: ExperimentModel | undefined): string | undefined {
+  const ks = lookupOwn(blockSchemaAt(where.blockPath)?.keys, key);
+  if (!ks) return undefined;
+  const keyPath = [...where.blockPath, key].join('.');
+  const parts = [keyDocMarkdown(keyPath, ks, model)];
+  const eff = effectiveValue(doc.analysis, where, key);
+  const expName = where.experiment.name?.name;
+  if (eff && expName) {
+    const origin = eff.origin === 'inherited' ? `inherited from \`${eff.from}\`` : eff.origin === 'default' ? 'default' : 'set here';
+    parts.push(`In \`${expName}\`: \`${eff.text}\` (${origin})`);
+  }
+  if (model && where.blockPath.length <= 1 && !keyApplies(ks, applicabilityOf(model))) {
+    parts.push(`⚠ Has no effect in \`${model.name}\` with its current settings.`);
+  }
+  if (keyPath === 'data.source' && model?.data) parts.push(dataSummaryMarkdown(model.data));
+  return parts.join('\n\n');
+}
+
+/** Hover on an enum word or a call name: its documentation. */
+function valueHover(doc: AnalyzedDocument, at: AtValue, word: string): string | undefined {
+  const t = expectedType(at);
+  const variant = t?.type === 'call' ? lookupOwn(t.variants, word) : undefined;
+  if (variant) return `**${callSignature(word, variant)}**\n\n${variant.doc}${dataLine(doc, at)}`;
+  const d = lookupOwn(valueDocs(t), word);
+  return d ? `**${word}** (${at.key})\n\n${d}` : undefined;
+}
+
+/** The data summary, appended when hovering the value of `data.source`. */
+function dataLine(doc: AnalyzedDocument, at: AtValue): string {
+  if (at.keyPath !== 'data.source') return '';
+  const data = modelOf(doc.analysis, at.experiment)?.data;
+  return data ? '\n\n' + dataSummaryMarkdown(data) : '';
+}
