@@ -102,8 +102,9 @@ export function lex(text: string): LexResult {
       push('identifier', start, i, text.slice(start, i));
       continue;
     }
-    // number: -?digits(.digits)?([eE][+-]?digits)? ; also .5
-    if (isDigit(c) || ((c === 45 || c === 43 || c === 46) && i + 1 < n && (isDigit(text.charCodeAt(i + 1)) || (text.charCodeAt(i + 1) === 46 && isDigit(text.charCodeAt(i + 2)))))) {
+    // number: -?digits(.digits)?([eE][+-]?digits)? ; also .5 and -.5 (but not `..5`: that would be an empty number and no progress)
+    const d1 = text.charCodeAt(i + 1);
+    if (isDigit(c) || (c === 46 && isDigit(d1)) || ((c === 45 || c === 43) && (isDigit(d1) || (d1 === 46 && isDigit(text.charCodeAt(i + 2)))))) {
       const start = i;
       if (c === 45 || c === 43) i++;
       while (i < n && isDigit(text.charCodeAt(i))) i++;

@@ -43,6 +43,8 @@ class Parser {
   private readonly comments: Comment[];
   private pos = 0;
   private depth = 0;
+  /** Set when skipping a broken region ran to end of file: the brackets left open around it are that same error. */
+  private skippedToEof = false;
   readonly diagnostics: Diagnostic[] = [];
 
   constructor(private readonly text: string) {
@@ -178,6 +180,7 @@ class Parser {
     const block: Block = { kind: 'block', entries: [], closed: false, start: open.start, end: open.end };
     if (this.depth >= MAX_DEPTH) {
       this.error(open.start, open.end, `Blocks nested deeper than ${MAX_DEPTH} levels are not supported.`);
+      this.pos--; // skip from the `{` itself, so its own `}` is skipped with it
       block.end = this.skipBalanced('{', '}');
       block.closed = true;
       return block;
@@ -192,7 +195,7 @@ class Parser {
         break;
       }
       if (t.kind === 'eof' || this.atExperimentStart()) {
-        this.error(open.start, open.end, 'This `{` is never closed: add `}` at the end of the block.', 'unclosed-block');
+        if (!(t.kind === 'eof' && this.skippedToEof)) this.error(open.start, open.end, 'This `{` is never closed: add `}` at the end of the block.', 'unclosed-block');
         block.end = this.lastEnd();
         break;
       }
@@ -259,6 +262,7 @@ class Parser {
         if (depth === 0) return t.end;
       }
     }
+    this.skippedToEof = true;
     return this.lastEnd();
   }
 
@@ -331,7 +335,7 @@ class Parser {
       this.depth++;
       while (!this.at(')')) {
         if (this.at('eof') || this.at('}') || (this.peek().newlineBefore && this.peek(1).kind === '=')) {
-          this.error(open.start, open.end, 'This `(` is never closed: add `)`.');
+          if (!(this.at('eof') && this.skippedToEof)) this.error(open.start, open.end, 'This `(` is never closed: add `)`.');
           break;
         }
         if (this.at(',')) {
@@ -374,7 +378,7 @@ class Parser {
         break;
       }
       if (t.kind === 'eof' || t.kind === '}' || (t.newlineBefore && t.kind === 'identifier' && this.peek(1).kind === '=')) {
-        this.error(open.start, open.end, 'This `[` is never closed: add `]` after the last item.');
+        if (!(t.kind === 'eof' && this.skippedToEof)) this.error(open.start, open.end, 'This `[` is never closed: add `]` after the last item.');
         break;
       }
       if (t.kind === ',') {

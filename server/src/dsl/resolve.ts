@@ -6,7 +6,7 @@
 import type { Block, Value } from './ast';
 import { unitName } from './ast';
 import { applicabilityOf, keyApplies, type Analysis, type ExperimentModel } from './validate';
-import { EXPERIMENT_SCHEMA, type BlockSchema, type KeySchema, type ValueType } from './schema';
+import { EXPERIMENT_SCHEMA, lookupOwn, type BlockSchema, type KeySchema, type ValueType } from './schema';
 import { parseValueText, type Json } from './values';
 
 export interface ResolvedExperiment {
@@ -70,7 +70,7 @@ export function toJson(v: Value, t: ValueType): Json {
       return v.kind === 'list' ? v.items.map((i) => toJson(i, t.item)) : null;
     case 'call': {
       const name = v.kind === 'word' ? v.name : v.kind === 'call' ? v.callee.name : undefined;
-      const variant = name ? t.variants[name] : undefined;
+      const variant = name ? lookupOwn(t.variants, name) : undefined;
       if (!name || !variant) return null;
       const out: { [k: string]: Json } = { type: name };
       const args = v.kind === 'call' ? (v.args ?? []) : [];

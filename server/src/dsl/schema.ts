@@ -207,7 +207,7 @@ export const EXPERIMENT_SCHEMA: BlockSchema = {
       doc: 'Where the images, labels and human saliency maps come from.',
       keys: {
         source: {
-          doc: 'The data set: a built-in one, or a folder in the documented layout (see docs/data.md).',
+          doc: 'The data set: a built-in one, or a folder in the documented layout (docs/dsl.md, "Data folders and file checks").',
           required: true,
           type: {
             type: 'call',

@@ -21,6 +21,7 @@ import {
   blocksDefining,
   describeType,
   keySchemaAt,
+  lookupOwn,
   type Applicability,
   type BlockSchema,
   type KeySchema,
@@ -216,8 +217,8 @@ class Validator {
       } else {
         seen.set(name, entry.key);
       }
-      const keySchema = schema.keys[name];
-      const subBlock = schema.blocks?.[name];
+      const keySchema = lookupOwn(schema.keys, name);
+      const subBlock = lookupOwn(schema.blocks, name);
       if (entry.kind === 'blockEntry') {
         if (subBlock) this.checkBlock(entry.block, subBlock, [...blockPath, name]);
         else if (keySchema) this.report(entry.key, 'error', 'not-a-block', `'${name}' takes a value, not a block: write \`${name} = …\` (${describeType(keySchema.type)}).`);
@@ -312,11 +313,16 @@ class Validator {
       case 'enum': {
         const name = v.kind === 'word' ? v.name : v.kind === 'string' ? v.value : undefined;
         if (name === undefined) return wrong(describeType(t));
-        if (name in t.values) return true;
+        if (lookupOwn(t.values, name) !== undefined) return true;
         const allowed = Object.keys(t.values);
         const guess = didYouMean(name, allowed);
         const newText = (g: string) => (v.kind === 'string' ? JSON.stringify(g) : g);
-        this.report(v, 'error', 'unknown-value', `'${name}' is not a valid ${key}${guess ? `: did you mean '${guess}'?` : '.'} Allowed: ${allowed.join(', ')}.`, guess ? [{ title: `Change to '${guess}'`, edits: [{ start: v.start, end: v.end, newText: newText(guess) }], preferred: true }] : undefined);
+        const fixes = guess ? [{ title: `Change to '${guess}'`, edits: [{ start: v.start, end: v.end, newText: newText(guess) }], preferred: true }] : undefined;
+        if (keyPath.join('.') === 'data.source.builtin.name') {
+          this.report(v, 'error', 'unknown-builtin', `There is no built-in data set '${name}'${guess ? `: did you mean '${guess}'?` : '.'} Built-in: ${allowed.join(', ')}.`, fixes);
+          return false;
+        }
+        this.report(v, 'error', 'unknown-value', `'${name}' is not a valid ${key}${guess ? `: did you mean '${guess}'?` : '.'} Allowed: ${allowed.join(', ')}.`, fixes);
         return false;
       }
       case 'list': {
@@ -353,7 +359,7 @@ class Validator {
       this.report(v, 'error', 'wrong-type', `'${key}' must be ${describeType(t)}, found \`${shorten(printValue(v))}\`.`);
       return false;
     }
-    const variant = t.variants[callee.name];
+    const variant = lookupOwn(t.variants, callee.name);
     if (!variant) {
       const guess = didYouMean(callee.name, variants);
       this.report(callee, 'error', 'unknown-value', `'${callee.name}' is not a valid ${key}${guess ? `: did you mean '${guess}'?` : '.'} Allowed: ${variants.join(', ')}.`, guess ? [replaceFix(callee, guess, `Change to '${guess}'`)] : undefined);
@@ -461,7 +467,7 @@ class Validator {
     const current = applicabilityOf(m);
     const { loss = 'none', attribution = 'cam', engine = 'auto', arch = 'small_cnn', source: sourceKind } = current;
     const layer = get('guidance.layer') ?? 'final';
-    const archInfo = ARCHITECTURES[arch];
+    const archInfo = lookupOwn(ARCHITECTURES, arch);
     const source = m.settings.get('data.source')?.entry.value;
     const guided = (ATTRIBUTION_LOSSES as readonly string[]).includes(loss);
 
@@ -528,7 +534,7 @@ class Validator {
     const metrics = parseList(get('evaluate.metrics'));
     if (metrics.includes('auc') && sourceKind === 'builtin') {
       const name = source?.kind === 'call' && source.args?.[0]?.kind === 'string' ? source.args[0].value : undefined;
-      const classes = name ? BUILTIN_DATASETS[name]?.classes : undefined;
+      const classes = name ? lookupOwn(BUILTIN_DATASETS, name)?.classes : undefined;
       if (classes && classes > 2) this.rule(m, ['evaluate.metrics'], 'warning', 'incompatible', `ROC AUC is defined for binary tasks; '${name}' has ${classes} classes.`);
     }
     // a step schedule that never steps
@@ -550,7 +556,7 @@ class Validator {
     const arg = source.args[0];
     const own = sourceSetting!.from === m.node;
     if (source.callee.name === 'builtin') {
-      const info = BUILTIN_DATASETS[arg.value];
+      const info = lookupOwn(BUILTIN_DATASETS, arg.value);
       if (info) m.data = { kind: 'builtin', images: 10000, annotatedImages: 10000, classes: info.classes };
       return;
     }
@@ -612,7 +618,8 @@ class Validator {
     const have = (100 * summary.annotatedImages) / summary.images;
     if (needsSaliency && have + 1e-9 < wanted) {
       const annotatedSetting = this.own(m, 'data.annotated');
-      const span = annotatedSetting?.entry.value ?? (own ? arg : undefined);
+      // attach it where this experiment made the difference: its own `annotated`, data source, or guidance loss
+      const span = annotatedSetting?.entry.value ?? (own ? arg : undefined) ?? this.own(m, 'guidance.loss')?.entry.value;
       if (span) {
         this.report(span, 'warning', 'annotation-coverage', `Only ${summary.annotatedImages} of ${summary.images} images (${fmtPct(have)}) have a saliency map in '${path.relative(baseDir, saliency.abs)}', but annotated = ${fmtPct(wanted)}: the rest train on classification only. Lower 'annotated' or add maps.`);
       }
@@ -625,7 +632,7 @@ class Validator {
     const real = this.scanner.realPath(abs);
     const wsReal = this.scanner.realPath(ws);
     if (isInside(ws, abs) && isInside(wsReal, real)) return true;
-    report(span, 'error', 'path-outside-workspace', `'${path.relative(ws, abs)}' is outside the workspace folder ${ws}. Move the data into the workspace, or set \`allow_outside_workspace = true\` in the experiment if you trust this file.`);
+    report(span, 'error', 'path-outside-workspace', `'${abs}' is outside the workspace folder ${ws}${real !== abs ? ` (it leads to ${real})` : ''}. Move the data into the workspace, or set \`allow_outside_workspace = true\` in the experiment if you trust this file.`);
     return false;
   }
 }
@@ -702,8 +709,8 @@ export function keyApplies(k: KeySchema, current: Record<keyof Applicability, st
 
 function isKnown(dim: keyof Applicability, value: string): boolean {
   const t = keySchemaAt(DIMENSION_KEYS[dim])?.type;
-  if (t?.type === 'enum') return value in t.values;
-  if (t?.type === 'call') return value in t.variants;
+  if (t?.type === 'enum') return lookupOwn(t.values, value) !== undefined;
+  if (t?.type === 'call') return lookupOwn(t.variants, value) !== undefined;
   return false;
 }
 

@@ -11,7 +11,7 @@ import { parse } from './parser';
 export function printValue(v: Value): string {
   switch (v.kind) {
     case 'string':
-      return JSON.stringify(v.value);
+      return quoteString(v.value);
     case 'number': {
       const u = unitName(v);
       return u === undefined ? v.raw : u === '%' ? `${v.raw}%` : `${v.raw} ${u}`;
@@ -27,6 +27,22 @@ export function printValue(v: Value): string {
       return s;
     }
   }
+}
+
+/**
+ * A string literal for `s`: JSON.stringify's escapes for the characters the
+ * lexer decodes (`\"`, `\\`, `\n`, `\t`), every other character as is. JSON's
+ * other escapes (`\b`, `\u0001`, lone surrogates) would read back as other
+ * text: the lexer turns `\b` into `b`.
+ */
+export function quoteString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    // a carriage return can only be kept as backslash + CR (there is no `\r` escape)
+    out += c === '"' ? '\\"' : c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\\r' : c;
+  }
+  return out + '"';
 }
 
 export function printInlineBlock(b: Block): string {
