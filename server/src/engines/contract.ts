@@ -1,0 +1,41 @@
+/**
+ * How an engine process is started — the one place that knows the command line,
+ * shared by `sgt train --foreground` and the daemon.
+ *
+ * The engine contract (every engine implements it, see docs/architecture.md):
+ *   <engine> --run-dir DIR [--resume]
+ *   - reads DIR/resolved.json (the experiment with every default filled in, plus
+ *     `baseDir`: the folder of the .sgt file, against which data paths resolve);
+ *   - appends RunEvents (protocol.ts) to DIR/events.jsonl and prints each one as a
+ *     JSON line on stdout, so a parent can stream them live; free-form logs go to stderr;
+ *   - writes overlays, checkpoints and summary.json through RunWriter;
+ *   - with --resume, continues from the last checkpoint (checkpoints/last.json);
+ *   - exit code: 0 finished, 1 failed (after writing a `failed` event when it can),
+ *     2 usage error, 130 cancelled (SIGTERM or SIGINT: writes `cancelled`, then exits).
+ */
+import * as path from 'node:path';
+
+export type EngineName = 'tfjs' | 'torch';
+
+export const ENGINE_EXIT = { finished: 0, failed: 1, usage: 2, cancelled: 130 } as const;
+
+export interface EngineCommand {
+  command: string;
+  args: string[];
+}
+
+/** Folder of the built bundles (dist/), found from this module whether bundled or run from source. */
+export function distDir(): string {
+  // bundled: __dirname is dist/; from source (tests via tsx): server/src/engines
+  return path.basename(__dirname) === 'dist' ? __dirname : path.resolve(__dirname, '../../../dist');
+}
+
+export function engineCommand(engine: EngineName, runDir: string, resume: boolean): EngineCommand {
+  const flags = ['--run-dir', runDir, ...(resume ? ['--resume'] : [])];
+  switch (engine) {
+    case 'tfjs':
+      return { command: process.execPath, args: [path.join(distDir(), 'engine-tfjs.js'), ...flags] };
+    case 'torch':
+      throw new Error('The torch engine is not available yet: use `engine = tfjs` (or `auto`).');
+  }
+}
