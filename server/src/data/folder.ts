@@ -1,0 +1,222 @@
+// `folder("…")` data sets: the documented layout (docs/dsl.md, "Data folders and file checks")
+//
+//   <root>/images/…            PNG or JPEG, flat or one sub-folder per class
+//   <root>/labels.csv          file,label[,split]   (optional when class sub-folders are used)
+//   <root>/saliency/<base>.png grayscale human saliency map, same base name as its image
+//
+// decoded with pngjs / jpeg-js (pure JavaScript: nothing to download or compile), resized
+// bilinearly to the experiment's image size and split into train / validation / test.
+// A corrupt image is skipped with a warning naming its path; a corrupt or missing saliency
+// map leaves that image without human saliency (a warning for corrupt ones). Nothing here
+// throws for bad data except when no usable image is left.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { baseName, isImageFile } from '../dsl/files';
+import type { ImageSet, ImageSplits } from './image-set';
+import { resizeBilinear } from './resize';
+import { createRng } from './rng';
+import { stratifiedSplit } from './splits';
+
+export interface FolderOptions {
+  root: string;
+  images?: string;
+  labels?: string;
+  saliency?: string;
+  imageSize: number;
+  seed: number;
+  valFraction: number;
+  testFraction: number;
+}
+
+export interface FolderData extends ImageSplits {
+  classNames: string[];
+  /** Problems found while loading, each naming a file. */
+  warnings: string[];
+}
+
+export class DataError extends Error {}
+
+interface Decoded {
+  width: number;
+  height: number;
+  /** RGBA bytes. */
+  rgba: Uint8Array;
+}
+
+/** Decodes a PNG or JPEG file; throws with a readable message when the file is not a valid image. */
+export function decodeImage(file: string): Decoded {
+  const bytes = fs.readFileSync(file);
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.png') {
+    const png = PNG.sync.read(bytes);
+    return { width: png.width, height: png.height, rgba: png.data };
+  }
+  const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+  return { width: img.width, height: img.height, rgba: img.data };
+}
+
+/** Channel planes of an image resized to size×size, as interleaved channels-last floats in [0, 1]. */
+function toPixels(d: Decoded, channels: 1 | 3, size: number, out: Float32Array, offset: number): void {
+  // center-crop to a square first so resizing never distorts the aspect ratio
+  const side = Math.min(d.width, d.height);
+  const x0 = Math.floor((d.width - side) / 2);
+  const y0 = Math.floor((d.height - side) / 2);
+  const plane = new Float32Array(side * side);
+  const resized = new Float32Array(size * size);
+  for (let c = 0; c < channels; c++) {
+    for (let y = 0; y < side; y++) {
+      for (let x = 0; x < side; x++) {
+        const i = ((y + y0) * d.width + (x + x0)) * 4;
+        plane[y * side + x] =
+          channels === 1 ? (0.299 * d.rgba[i] + 0.587 * d.rgba[i + 1] + 0.114 * d.rgba[i + 2]) / 255 : d.rgba[i + c] / 255;
+      }
+    }
+    resizeBilinear(plane, side, size, resized);
+    for (let p = 0; p < size * size; p++) out[offset + p * channels + c] = resized[p];
+  }
+}
+
+function isGray(d: Decoded): boolean {
+  for (let i = 0; i < d.rgba.length; i += 4) if (d.rgba[i] !== d.rgba[i + 1] || d.rgba[i] !== d.rgba[i + 2]) return false;
+  return true;
+}
+
+interface Labelled {
+  file: string;
+  label: string;
+  split?: 'train' | 'val' | 'test';
+}
+
+function listLabelled(imagesDir: string, labelsFile: string, warnings: string[]): Labelled[] {
+  if (fs.existsSync(labelsFile)) {
+    const out: Labelled[] = [];
+    const lines = fs.readFileSync(labelsFile, 'utf8').split(/\r?\n/);
+    lines.forEach((line, i) => {
+      if (!line.trim()) return;
+      const cols = line.split(',').map((c) => c.trim());
+      if (i === 0 && /^(file|filename|image)$/i.test(cols[0])) return;
+      if (cols.length < 2 || !cols[1]) {
+        warnings.push(`${labelsFile}:${i + 1}: expected "file,label[,split]", skipped`);
+        return;
+      }
+      const split = cols[2]?.toLowerCase();
+      if (split && split !== 'train' && split !== 'val' && split !== 'test') {
+        warnings.push(`${labelsFile}:${i + 1}: split must be train, val or test (found "${cols[2]}"), skipped`);
+        return;
+      }
+      out.push({ file: cols[0], label: cols[1], split: split as Labelled['split'] });
+    });
+    return out;
+  }
+  // one sub-folder per class
+  const out: Labelled[] = [];
+  for (const e of fs.readdirSync(imagesDir, { withFileTypes: true })) {
+    if (!e.isDirectory()) continue;
+    for (const f of fs.readdirSync(path.join(imagesDir, e.name)).sort()) if (isImageFile(f)) out.push({ file: `${e.name}/${f}`, label: e.name });
+  }
+  if (out.length === 0) throw new DataError(`No labels: ${labelsFile} does not exist and ${imagesDir} has no class sub-folders.`);
+  return out;
+}
+
+export function loadFolder(o: FolderOptions): FolderData {
+  const imagesDir = path.resolve(o.root, o.images ?? 'images');
+  const labelsFile = path.resolve(o.root, o.labels ?? 'labels.csv');
+  const saliencyDir = path.resolve(o.root, o.saliency ?? 'saliency');
+  if (!fs.existsSync(imagesDir)) throw new DataError(`Images folder not found: ${imagesDir}`);
+  const warnings: string[] = [];
+  const entries = listLabelled(imagesDir, labelsFile, warnings);
+
+  // maps by base name (flat, or mirroring class sub-folders)
+  const maps = new Map<string, string>();
+  if (fs.existsSync(saliencyDir)) {
+    for (const e of fs.readdirSync(saliencyDir, { withFileTypes: true })) {
+      if (e.isFile() && isImageFile(e.name)) maps.set(baseName(e.name), path.join(saliencyDir, e.name));
+      else if (e.isDirectory()) for (const f of fs.readdirSync(path.join(saliencyDir, e.name))) if (isImageFile(f)) maps.set(baseName(f), path.join(saliencyDir, e.name, f));
+    }
+  }
+
+  const decoded: { entry: Labelled; image: Decoded; map?: Decoded }[] = [];
+  for (const entry of entries) {
+    const file = path.join(imagesDir, entry.file);
+    let image: Decoded;
+    try {
+      image = decodeImage(file);
+    } catch (e) {
+      warnings.push(`${file}: not a readable PNG/JPEG image (${(e as Error).message}); skipped`);
+      continue;
+    }
+    let map: Decoded | undefined;
+    const mapFile = maps.get(baseName(entry.file));
+    if (mapFile) {
+      try {
+        map = decodeImage(mapFile);
+      } catch (e) {
+        warnings.push(`${mapFile}: not a readable saliency map (${(e as Error).message}); the image trains without human saliency`);
+      }
+    }
+    decoded.push({ entry, image, map });
+  }
+  if (decoded.length === 0) throw new DataError(`No readable images in ${imagesDir}${warnings.length ? ` (${warnings.length} problems, first: ${warnings[0]})` : ''}.`);
+
+  const classNames = [...new Set(decoded.map((d) => d.entry.label))].sort();
+  const channels: 1 | 3 = decoded.every((d) => isGray(d.image)) ? 1 : 3;
+  const size = o.imageSize;
+  const all: ImageSet = {
+    images: new Float32Array(decoded.length * size * size * channels),
+    channels,
+    labels: Int32Array.from(decoded, (d) => classNames.indexOf(d.entry.label)),
+    saliency: new Float32Array(decoded.length * size * size),
+    hasSaliency: Uint8Array.from(decoded, (d) => (d.map ? 1 : 0)),
+    files: decoded.map((d) => d.entry.file),
+    size,
+    count: decoded.length,
+    decoyMask: new Uint8Array(decoded.length * size * size),
+    decoyShade: new Float32Array(decoded.length).fill(-1),
+  };
+  decoded.forEach((d, i) => {
+    toPixels(d.image, channels, size, all.images, i * size * size * channels);
+    if (d.map) toPixels(d.map, 1, size, all.saliency, i * size * size);
+  });
+
+  // splits: the CSV's split column where given, else stratified by seed
+  const rng = createRng(o.seed, 7);
+  let idx: { train: Int32Array; val: Int32Array; test: Int32Array };
+  if (decoded.some((d) => d.entry.split)) {
+    const pick = (s: string) => Int32Array.from(decoded.flatMap((d, i) => ((d.entry.split ?? 'train') === s ? [i] : [])));
+    idx = { train: pick('train'), val: pick('val'), test: pick('test') };
+  } else {
+    const testCount = Math.min(decoded.length - 1, Math.round(decoded.length * o.testFraction));
+    idx = stratifiedSplit(all.labels, classNames.length, { testCount, valFraction: o.valFraction }, rng);
+  }
+  if (idx.train.length === 0) throw new DataError(`No training images left in ${o.root} after the split.`);
+  return { train: subset(all, idx.train), val: subset(all, idx.val), test: subset(all, idx.test), classes: classNames.length, classNames, warnings };
+}
+
+function subset(s: ImageSet, idx: Int32Array): ImageSet {
+  const px = s.size * s.size;
+  const ipx = px * s.channels;
+  const out: ImageSet = {
+    images: new Float32Array(idx.length * ipx),
+    channels: s.channels,
+    labels: new Int32Array(idx.length),
+    saliency: new Float32Array(idx.length * px),
+    hasSaliency: new Uint8Array(idx.length),
+    files: [],
+    size: s.size,
+    count: idx.length,
+    decoyMask: new Uint8Array(idx.length * px),
+    decoyShade: new Float32Array(idx.length),
+  };
+  idx.forEach((src, i) => {
+    out.images.set(s.images.subarray(src * ipx, (src + 1) * ipx), i * ipx);
+    out.saliency.set(s.saliency.subarray(src * px, (src + 1) * px), i * px);
+    out.labels[i] = s.labels[src];
+    out.hasSaliency![i] = s.hasSaliency?.[src] ?? 1;
+    out.files!.push(s.files?.[src] ?? String(src));
+    out.decoyShade[i] = s.decoyShade[src];
+  });
+  return out;
+}

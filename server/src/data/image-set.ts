@@ -1,0 +1,35 @@
+// In-memory image data as the training engines consume it: grayscale images, labels and one
+// human saliency map per image, all flat typed arrays (cheap to hand to tensors or workers).
+
+export interface ImageSet {
+  /** count × size × size × channels, row-major, channels last, values in [0, 1]. */
+  images: Float32Array;
+  /** 1 (grayscale) or 3 (RGB). */
+  channels: 1 | 3;
+  /** count class indices. */
+  labels: Int32Array;
+  /** count × size × size human saliency maps in [0, 1] (what a person would point at). */
+  saliency: Float32Array;
+  /** Side length in pixels (images are square). */
+  size: number;
+  count: number;
+  /**
+   * count × size × size, 1 where a known spurious feature sits (the decoy swatch), else 0:
+   * the "irrelevant" region A that Ross et al.'s RRR penalises input gradients in, and
+   * where analyses measure how much attribution lands on the shortcut. All zeros for clean data.
+   */
+  decoyMask: Uint8Array;
+  /** Per image: 1 when it has a human saliency map, 0 when not (its `saliency` is then zeros). Absent: every image has one. */
+  hasSaliency?: Uint8Array;
+  /** Per image: its file, relative to the data folder (folder data sets only), for error messages and overlays. */
+  files?: string[];
+  /** Per image: the shade of its decoy in [0, 1], or -1 when it has none. */
+  decoyShade: Float32Array;
+}
+
+export interface ImageSplits {
+  train: ImageSet;
+  val: ImageSet;
+  test: ImageSet;
+  classes: number;
+}
