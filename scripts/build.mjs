@@ -28,6 +28,7 @@ const bundles = [
   { name: 'client', entry: 'client/src/extension.ts', out: 'dist/client.js' },
   { name: 'server', entry: 'server/src/language-server/main.ts', out: 'dist/server.js' },
   { name: 'cli', entry: 'server/src/cli/main.ts', out: 'dist/cli.js' },
+  { name: 'daemon', entry: 'server/src/daemon/main.ts', out: 'dist/daemon.js' },
 ];
 
 /** @type {import('esbuild').BuildOptions} */

@@ -9,7 +9,7 @@
  * on `vscode-jsonrpc` (already part of vscode-languageclient) and on type-only
  * imports from the DSL — never on the server's runtime code.
  */
-import { RequestType } from 'vscode-jsonrpc';
+import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { ResolvedExperiment } from './dsl/resolve';
 
 // ---- language server ---------------------------------------------------------------------
@@ -92,3 +92,164 @@ export type RunEvent = RunEventBase &
   );
 
 export type RunEventType = RunEvent['type'];
+
+// ---- training daemon (server/src/daemon/) -------------------------------------------------
+//
+// The daemon runs training jobs, one engine process each, in a FIFO queue, and outlives
+// its clients (extension windows, `sgt`). Clients connect to its user-only Unix socket
+// (daemon/paths.ts) and speak JSON-RPC with these messages; every connected client gets
+// the notifications, narrowed by `subscribe` if it asks.
+
+export type DaemonJobStatus = 'queued' | 'running' | 'finished' | 'failed' | 'cancelled';
+
+export interface DaemonJobProgress {
+  epoch: number;
+  epochs: number;
+  /** Global step, as in `step` events. */
+  step: number;
+  /** epochs × stepsPerEpoch (0 until the engine has sent `started`). */
+  totalSteps: number;
+}
+
+export interface DaemonJob {
+  id: string;
+  /** Absolute path of the run directory the job trains. */
+  runDir: string;
+  experiment: string;
+  engine: 'tfjs' | 'torch';
+  resume: boolean;
+  status: DaemonJobStatus;
+  /** ISO-8601 times. */
+  submittedAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  /** Engine process id while running. */
+  pid?: number;
+  progress?: DaemonJobProgress;
+  /** Why a failed job failed (its `failed` event's `error`). */
+  error?: string;
+  /** Engine exit status once it has exited: a code, or the signal that killed it. */
+  exit?: { code: number | null; signal: string | null };
+  /** A cancel was asked for while it ran; it ends when its engine has stopped. */
+  cancelRequested?: boolean;
+}
+
+export interface DaemonSubmitParams {
+  /** Absolute path of a run directory holding `resolved.json` (runs/run-dir.ts createRunDir). */
+  runDir: string;
+  engine: 'tfjs' | 'torch';
+  /** Continue from the run's last checkpoint (engine `--resume`). */
+  resume?: boolean;
+}
+
+export interface DaemonSubmitResult {
+  jobId: string;
+  /** 0: started at once; n: n-th in the queue. */
+  position: number;
+  job: DaemonJob;
+}
+
+/** Queues a run; rejected (DAEMON_ERRORS) when the run directory is unusable, the engine unavailable, or the run already queued or running. */
+export const DaemonSubmitRequest = new RequestType<DaemonSubmitParams, DaemonSubmitResult, void>('saliencyStudio/daemon/submit');
+
+export interface DaemonListParams {
+  /** Only the jobs of this run directory. */
+  runDir?: string;
+}
+
+export interface DaemonListResult {
+  /** Queued and running jobs in queue order, then ended ones, newest first (the daemon remembers the last 100). */
+  jobs: DaemonJob[];
+}
+
+export const DaemonListRequest = new RequestType<DaemonListParams, DaemonListResult, void>('saliencyStudio/daemon/list');
+
+export interface DaemonCancelParams {
+  jobId: string;
+}
+
+export interface DaemonCancelResult {
+  job: DaemonJob;
+  /** false when the job had already ended. A queued job is cancelled at once; a running one ends when its engine has stopped (SIGTERM, then SIGKILL after a grace period). */
+  cancelling: boolean;
+}
+
+export const DaemonCancelRequest = new RequestType<DaemonCancelParams, DaemonCancelResult, void>('saliencyStudio/daemon/cancel');
+
+export interface DaemonEngineInfo {
+  name: 'tfjs' | 'torch';
+  available: boolean;
+  /** The command that runs it, or why it is not available. */
+  detail: string;
+}
+
+export interface DaemonStatus {
+  pid: number;
+  version: string;
+  socket: string;
+  /** ISO-8601 time the daemon started. */
+  startedAt: string;
+  uptimeSeconds: number;
+  /** How many jobs run at once. */
+  concurrency: number;
+  /** Seconds without jobs and clients after which the daemon exits (0: never). */
+  idleTimeoutSeconds: number;
+  clients: number;
+  jobs: Record<DaemonJobStatus, number>;
+  engines: DaemonEngineInfo[];
+}
+
+export const DaemonStatusRequest = new RequestType0<DaemonStatus, void>('saliencyStudio/daemon/status');
+
+export interface DaemonShutdownParams {
+  /** Cancel queued and running jobs; without it a daemon with jobs refuses (DAEMON_ERRORS.busy). */
+  cancelJobs?: boolean;
+}
+
+export interface DaemonShutdownResult {
+  /** Jobs cancelled on the way out. */
+  cancelled: number;
+}
+
+/** Stops the daemon after replying: cancels its jobs if asked, waits for their engines, removes its socket. */
+export const DaemonShutdownRequest = new RequestType<DaemonShutdownParams, DaemonShutdownResult, void>('saliencyStudio/daemon/shutdown');
+
+export interface DaemonSubscribeParams {
+  /** Only notifications about these run directories; absent: everything (the default of a new connection). */
+  runDirs?: string[];
+}
+
+export const DaemonSubscribeRequest = new RequestType<DaemonSubscribeParams, void, void>('saliencyStudio/daemon/subscribe');
+
+export interface DaemonEventParams {
+  jobId: string;
+  runDir: string;
+  /** The engine's event as written to the run's events.jsonl (or the daemon's, when the engine died without an ending). */
+  event: RunEvent;
+}
+
+/** Every RunEvent of every job (steps, epoch metrics, overlays, endings). */
+export const DaemonEventNotification = new NotificationType<DaemonEventParams>('saliencyStudio/daemon/event');
+
+export interface DaemonJobChangedParams {
+  job: DaemonJob;
+}
+
+/** A job was queued, started, got its step count (`started`), or ended. */
+export const DaemonJobChangedNotification = new NotificationType<DaemonJobChangedParams>('saliencyStudio/daemon/jobChanged');
+
+/** JSON-RPC error codes of the daemon's requests (application range). */
+export const DAEMON_ERRORS = {
+  /** The run directory is missing, has no resolved.json, or is not absolute. */
+  invalidRun: -32001,
+  /** The run is already queued or running. */
+  runBusy: -32002,
+  /** No job with that id. */
+  unknownJob: -32003,
+  /** The engine cannot be started on this machine. */
+  engineUnavailable: -32004,
+  /** Shutdown asked while jobs are queued or running, without `cancelJobs`. */
+  busy: -32005,
+  /** The daemon is shutting down and takes no new jobs. */
+  stopping: -32006,
+} as const;

@@ -59,7 +59,17 @@ export class RunWriter {
   private readonly eventsFd: number;
 
   constructor(readonly dir: string) {
-    this.eventsFd = fs.openSync(path.join(dir, RUN_FILES.events), 'a');
+    const file = path.join(dir, RUN_FILES.events);
+    this.eventsFd = fs.openSync(file, 'a');
+    // a writer killed mid-line left a partial last line: end it, so our first event is a line of its own
+    const size = fs.fstatSync(this.eventsFd).size;
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      const fd = fs.openSync(file, 'r');
+      fs.readSync(fd, last, 0, 1, size - 1);
+      fs.closeSync(fd);
+      if (last[0] !== 0x0a) fs.writeSync(this.eventsFd, '\n');
+    }
   }
 
   /** Appends one event as one line with one write(2), so a killed process leaves whole lines (or a truncated last one). */
