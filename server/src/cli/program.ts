@@ -8,9 +8,13 @@ import * as path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { version } from '../../../package.json';
 import { checkSources } from './check';
+import { registerDaemonCommand } from './daemon-command';
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, UsageError, describeFsError } from './errors';
 import { collectSources } from './inputs';
 import { countDiagnostics, formatJson, formatSummary, formatText, styleFor } from './report';
+import { DEFAULT_REPORT_FILE, reportCommand, type ReportFlags } from './report-command';
+import { runsCommand, type RunsFlags } from './runs';
+import { trainCommand, type TrainFlags } from './train';
 
 /** Where the CLI writes and what it runs in; the real process, or a test's stand-ins. */
 export interface CliIO {
@@ -18,6 +22,13 @@ export interface CliIO {
   stderr: { write(s: string): unknown; isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** Interrupts (Ctrl-C …) that `sgt train` turns into stopping its runs; the process's signals when absent. */
+  signals?: SignalSource;
+}
+
+/** Something that reports interrupts: `on` registers a handler and returns its removal. */
+export interface SignalSource {
+  on(handler: (signal: string) => void): () => void;
 }
 
 interface CheckFlags {
@@ -59,6 +70,55 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
       status = check(files, flags, io);
     });
 
+  program
+    .command('train')
+    .description('Train the experiments of a .sgt file (all, in file order, or those named with --experiment), one run directory each.')
+    .argument('[file]', '.sgt file (leave out with --resume)')
+    .option('-e, --experiment <name>', 'experiment to train (repeatable; default: every experiment of the file, in order)', collect)
+    .option('--epochs <n>', 'override train.epochs')
+    .option('--runs-dir <dir>', 'where run directories go', defaultRunsDirHelp)
+    .option('--foreground', 'run the engine in this process instead of the training daemon (no daemon needed; the run ends with this command)')
+    .option('--detach', 'hand the runs to the daemon and return at once (`sgt runs` follows them)')
+    .option('--resume <run>', 'continue an interrupted run (a run directory or run id) from its last checkpoint')
+    .option('--report <file>', 'after training, write an HTML report comparing the runs of this command')
+    .option('-v, --verbose', 'also show the engine\'s own output (foreground)')
+    .addHelpText(
+      'after',
+      '\nEngines: train.engine = auto means tfjs for now (the torch engine is not available yet).\n' +
+        'Progress goes to stderr (a live bar on a terminal, a line every 10 s otherwise: SGT_PROGRESS_INTERVAL=<seconds>);\n' +
+        'each run\'s final metrics and directory go to stdout.\n' +
+        'Testing hook: SGT_ENGINE_COMMAND_TFJS / SGT_ENGINE_COMMAND_TORCH = a JSON array (command and leading\n' +
+        'arguments) that replaces the engine\'s command line; `--run-dir DIR [--resume]` is appended.\n' +
+        '\nCtrl-C: through the daemon, cancels the runs of this command; in the foreground, stops the engine\n' +
+        '(SIGTERM) and waits for it, and a second Ctrl-C kills it.\n' +
+        '\nExit status: 0 every run finished, 1 a run failed, 2 bad usage or errors in the file, 130 interrupted.',
+    )
+    .action(async (file: string | undefined, flags: TrainFlags) => {
+      status = await trainCommand(file, flags, io);
+    });
+
+  program
+    .command('runs')
+    .description('List the runs of the workspace, newest first: status, epochs, accuracy, saliency agreement.')
+    .option('--runs-dir <dir>', 'runs folder', defaultRunsDirHelp)
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (flags: RunsFlags) => {
+      status = await runsCommand(flags, io);
+    });
+
+  program
+    .command('report')
+    .description('Write one self-contained HTML report comparing runs: curves, final numbers, CAM overlays.')
+    .argument('[runs...]', 'run directories, or run ids (or unique id prefixes) in the runs folder')
+    .option('--latest <n>', 'also the n newest runs')
+    .option('-o, --out <file>', `the HTML file to write ('-': stdout)`, DEFAULT_REPORT_FILE)
+    .option('--runs-dir <dir>', 'runs folder for run ids and --latest', defaultRunsDirHelp)
+    .action((runs: string[], flags: ReportFlags) => {
+      status = reportCommand(runs, flags, io);
+    });
+
+  registerDaemonCommand(program, io, (s) => (status = s));
+
   try {
     await program.parseAsync([...args], { from: 'user' });
     return status;
@@ -74,6 +134,12 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
     reportInternalError(err, io);
     return EXIT_USAGE;
   }
+}
+
+const defaultRunsDirHelp = '.sgt/runs';
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function check(files: string[], flags: CheckFlags, io: CliIO): number {

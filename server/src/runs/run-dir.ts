@@ -124,7 +124,9 @@ export function readEvents(dir: string): RunEvent[] {
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
-      out.push(JSON.parse(line) as RunEvent);
+      const e: unknown = JSON.parse(line);
+      // only objects with a type are events; anything else (`null`, `42`) is damage, like a partial line
+      if (e !== null && typeof e === 'object' && typeof (e as { type?: unknown }).type === 'string') out.push(e as RunEvent);
     } catch {
       // a partial last line from an interrupted write
     }
