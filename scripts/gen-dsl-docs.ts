@@ -11,6 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DIAGNOSTIC_CODES } from '../server/src/dsl/diagnostics';
+import { DIMENSION_KEYS } from '../server/src/dsl/validate';
 import { ARCHITECTURES, EXPERIMENT_SCHEMA, type Applicability, type BlockSchema, type CallVariant, type KeySchema, type ValueType, describeType } from '../server/src/dsl/schema';
 
 export const DOC_PATH = path.resolve(__dirname, '..', 'docs', 'dsl.md');
@@ -35,13 +36,6 @@ export function updateDocs(doc: string): string {
 
 // ---- the key reference -------------------------------------------------------------------
 
-const DIMENSION_KEYS: Record<keyof Applicability, string> = {
-  loss: 'guidance.loss',
-  attribution: 'guidance.attribution',
-  engine: 'train.engine',
-  arch: 'model.arch',
-  source: 'data.source',
-};
 
 export function schemaReference(): string {
   const out: string[] = [];

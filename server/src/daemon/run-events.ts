@@ -6,18 +6,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunEvent, RunEventType } from '../protocol';
-import { RUN_FILES } from '../runs/run-dir';
-
-const EVENT_TYPES: ReadonlySet<RunEventType> = new Set<RunEventType>(['started', 'step', 'epoch', 'overlay', 'checkpoint', 'log', 'finished', 'failed', 'cancelled']);
+import type { RunEvent } from '../protocol';
+import { RUN_FILES, endsMidLine, isRunEvent, parseEventLines } from '../runs/run-dir';
 
 export type EndingEvent = Extract<RunEvent, { type: 'finished' | 'failed' | 'cancelled' }>;
 
-export function isRunEvent(value: unknown): value is RunEvent {
-  if (typeof value !== 'object' || value === null) return false;
-  const type = (value as { type?: unknown }).type;
-  return typeof type === 'string' && EVENT_TYPES.has(type as RunEventType);
-}
+// one definition of what an event line is, shared with every reader of run directories
+export { isRunEvent };
 
 export function isEnding(e: RunEvent): e is EndingEvent {
   return e.type === 'finished' || e.type === 'failed' || e.type === 'cancelled';
@@ -52,17 +47,7 @@ export function readEventsFrom(runDir: string, offset: number): RunEvent[] {
   } catch {
     return [];
   }
-  const out: RunEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const e: unknown = JSON.parse(line);
-      if (isRunEvent(e)) out.push(e);
-    } catch {
-      // a partial line from an interrupted write
-    }
-  }
-  return out;
+  return parseEventLines(text);
 }
 
 /**
@@ -73,13 +58,7 @@ export function readEventsFrom(runDir: string, offset: number): RunEvent[] {
 export function appendEvents(runDir: string, events: RunEvent[]): void {
   const fd = fs.openSync(eventsFile(runDir), 'a+', 0o644);
   try {
-    const size = fs.fstatSync(fd).size;
-    let prefix = '';
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      fs.readSync(fd, last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) prefix = '\n';
-    }
+    const prefix = endsMidLine(fd) ? '\n' : '';
     fs.writeSync(fd, prefix + events.map((e) => JSON.stringify(e) + '\n').join(''));
     fs.fdatasyncSync(fd);
   } finally {

@@ -680,7 +680,7 @@ function makeLookup(settings: Map<string, Setting>): (p: string) => string | und
 }
 
 /** The key that decides each applicability dimension. */
-const DIMENSION_KEYS: Record<keyof Applicability, string> = {
+export const DIMENSION_KEYS: Record<keyof Applicability, string> = {
   loss: 'guidance.loss',
   attribution: 'guidance.attribution',
   engine: 'train.engine',

@@ -16,7 +16,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunEvent } from '../protocol';
+import type { RunEvent, RunEventType } from '../protocol';
 import { writeFileAtomic, writeJsonAtomic } from './atomic';
 
 export const RUN_FILES = {
@@ -54,22 +54,50 @@ export interface OverlayIndexEntry {
   files: string[];
 }
 
+const EVENT_TYPES: ReadonlySet<RunEventType> = new Set<RunEventType>(['started', 'step', 'epoch', 'overlay', 'checkpoint', 'log', 'finished', 'failed', 'cancelled']);
+
+/** True for an object with a known event type; `null`, numbers or unknown types are damage, not events. */
+export function isRunEvent(value: unknown): value is RunEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === 'string' && EVENT_TYPES.has(type as RunEventType);
+}
+
+/** The events in a chunk of events.jsonl; a truncated or corrupt line (a killed writer) is skipped, never fatal. */
+export function parseEventLines(text: string): RunEvent[] {
+  const out: RunEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const e: unknown = JSON.parse(line);
+      if (isRunEvent(e)) out.push(e);
+    } catch {
+      // a partial line from an interrupted write
+    }
+  }
+  return out;
+}
+
+/**
+ * True when the file open at `fd` ends in a partial line (a writer killed mid-line):
+ * the next append must start with a newline, so the partial line stays one corrupt
+ * line (skipped by readers) instead of swallowing the new event.
+ */
+export function endsMidLine(fd: number): boolean {
+  const size = fs.fstatSync(fd).size;
+  if (size === 0) return false;
+  const last = Buffer.alloc(1);
+  fs.readSync(fd, last, 0, 1, size - 1);
+  return last[0] !== 0x0a;
+}
+
 /** Appends events and writes artefacts of one run. Not safe for two writers at once (only one engine rank writes). */
 export class RunWriter {
   private readonly eventsFd: number;
 
   constructor(readonly dir: string) {
-    const file = path.join(dir, RUN_FILES.events);
-    this.eventsFd = fs.openSync(file, 'a');
-    // a writer killed mid-line left a partial last line: end it, so our first event is a line of its own
-    const size = fs.fstatSync(this.eventsFd).size;
-    if (size > 0) {
-      const last = Buffer.alloc(1);
-      const fd = fs.openSync(file, 'r');
-      fs.readSync(fd, last, 0, 1, size - 1);
-      fs.closeSync(fd);
-      if (last[0] !== 0x0a) fs.writeSync(this.eventsFd, '\n');
-    }
+    this.eventsFd = fs.openSync(path.join(dir, RUN_FILES.events), 'a+');
+    if (endsMidLine(this.eventsFd)) fs.writeSync(this.eventsFd, '\n');
   }
 
   /** Appends one event as one line with one write(2), so a killed process leaves whole lines (or a truncated last one). */
@@ -114,24 +142,11 @@ export class RunWriter {
 
 /** Events of a run; a truncated or corrupt line (a killed writer) is skipped, never fatal. */
 export function readEvents(dir: string): RunEvent[] {
-  let text: string;
   try {
-    text = fs.readFileSync(path.join(dir, RUN_FILES.events), 'utf8');
+    return parseEventLines(fs.readFileSync(path.join(dir, RUN_FILES.events), 'utf8'));
   } catch {
     return [];
   }
-  const out: RunEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const e: unknown = JSON.parse(line);
-      // only objects with a type are events; anything else (`null`, `42`) is damage, like a partial line
-      if (e !== null && typeof e === 'object' && typeof (e as { type?: unknown }).type === 'string') out.push(e as RunEvent);
-    } catch {
-      // a partial last line from an interrupted write
-    }
-  }
-  return out;
 }
 
 /**
