@@ -4,8 +4,9 @@
  * Deliberately thin (the rust-analyzer / lsp-sample shape): every DSL feature lives in
  * the language server (`dist/server.js`, built from server/src/language-server), so the
  * same code serves VS Code, the `sgt` CLI and tests that never start an editor. This file
- * only starts that server over IPC, forwards file changes it cannot see by itself, and
- * offers a restart command.
+ * starts that server over IPC, forwards file changes it cannot see by itself, and wires
+ * the training side (daemon connection, commands, CodeLens, Runs view, progress), each
+ * in its own module.
  */
 import * as vscode from 'vscode';
 import {
@@ -14,6 +15,13 @@ import {
   type ServerOptions,
   TransportKind,
 } from 'vscode-languageclient/node';
+import { ExperimentLensProvider } from './codelens';
+import { registerCommands } from './commands';
+import { registerDashboard } from './dashboard';
+import { DaemonConnection } from './daemon-connection';
+import { RunInfoCache } from './run-info-cache';
+import { RunsProvider, watchRunsFolders } from './runs-view';
+import { RunStatusBar } from './status';
 
 /** Client id: VS Code reads the `saliencyStudio.trace.server` setting from it. */
 const CLIENT_ID = 'saliencyStudio';
@@ -51,6 +59,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
 
+  activateTraining(context);
+  registerDashboard(context);
+
   context.subscriptions.push(
     vscode.commands.registerCommand('saliencyStudio.restartLanguageServer', async () => {
       if (!client) return;
@@ -59,6 +70,35 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
 
   await client.start();
+}
+
+/** The training side: registered before the language server starts, so it works even if that fails. */
+function activateTraining(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Saliency Studio', { log: true });
+  const daemon = new DaemonConnection(context.asAbsolutePath('dist/daemon.js'), log);
+  // separate caches: the view retains only its folders' runs, the lenses read other folders too
+  const runs = new RunsProvider(daemon, new RunInfoCache());
+  const lenses = new ExperimentLensProvider(daemon, new RunInfoCache());
+  const refresh = () => {
+    runs.refreshSoon();
+    lenses.refreshSoon();
+  };
+  const view = vscode.window.createTreeView('saliencyStudio.runs', { treeDataProvider: runs, canSelectMany: true, showCollapseAll: false });
+  context.subscriptions.push(
+    log,
+    daemon,
+    runs,
+    lenses,
+    view,
+    new RunStatusBar(daemon),
+    vscode.languages.registerCodeLensProvider({ language: 'sgt' }, lenses),
+    daemon.onDidChangeJobs(() => lenses.refreshSoon()),
+    watchRunsFolders(refresh),
+    vscode.workspace.onDidGrantWorkspaceTrust(refresh),
+    ...registerCommands({ daemon, log, runs }),
+  );
+  // follow runs that are already going (another window, `sgt train`) without starting a daemon just for that
+  void daemon.tryExisting();
 }
 
 export async function deactivate(): Promise<void> {

@@ -253,3 +253,52 @@ export const DAEMON_ERRORS = {
   /** The daemon is shutting down and takes no new jobs. */
   stopping: -32006,
 } as const;
+
+// ---- dashboard webview (client/src/dashboard <-> webview/src) ------------------------------
+//
+// The vscode-dvc contract: one discriminated union per direction, the webview says `ready`
+// first and the host answers with `init`; images travel as webview URIs of files in the run
+// directory (asWebviewUri), never as base64. Events arrive in throttled batches.
+
+/** One run as the dashboard knows it. */
+export interface DashboardRun {
+  /** Absolute path of the run directory (the run's key in every message). */
+  runDir: string;
+  /** Run id (the directory's name). */
+  id: string;
+  experiment: string;
+}
+
+/** An overlay preview: one PNG per sample, each `image | human map | CAM overlay` side by side. */
+export interface DashboardOverlay {
+  epoch: number;
+  step: number;
+  /** Webview URIs of the PNGs, one per preview sample, in sample order. */
+  uris: string[];
+}
+
+/** What the webview persists with setState (survives hiding and, through the serializer, a reload). */
+export interface DashboardViewState {
+  runDirs: string[];
+  /** Index into the overlay list of the gallery's step / epoch slider; -1 follows the latest. */
+  overlayIndex: number;
+  /** Opacity of the CAM panel drawn over the image panel, 0..1. */
+  camOpacity: number;
+}
+
+export type ToWebview =
+  | { type: 'init'; runs: DashboardRun[]; state?: Partial<DashboardViewState> }
+  /** New events of one run, in file order (the first batch after `init` holds its whole history). */
+  | { type: 'events'; runDir: string; events: RunEvent[] }
+  /** The full overlay list of one run (replaces the previous one). */
+  | { type: 'overlays'; runDir: string; entries: DashboardOverlay[] }
+  /** Several of the above at once: the host's throttle sends at most a few messages a second. */
+  | { type: 'batch'; messages: ToWebview[] };
+
+export type FromWebview =
+  | { type: 'ready' }
+  /** The view state changed; the host keeps it for the serializer and later `init`s. */
+  | { type: 'setState'; state: DashboardViewState };
+
+/** The dashboard panel's view type (activation event `onWebviewPanel:saliencyStudio.dashboard`). */
+export const DASHBOARD_VIEW_TYPE = 'saliencyStudio.dashboard';

@@ -300,7 +300,7 @@ function resultOfJob(target: Target, job: DaemonJob): RunResult {
 }
 
 /** A run directory made for a job the daemon refused holds nothing but its snapshot. */
-function removeUnstartedRun(dir: string): void {
+export function removeUnstartedRun(dir: string): void {
   try {
     if (fs.readFileSync(path.join(dir, RUN_FILES.events), 'utf8') === '') fs.rmSync(dir, { recursive: true, force: true });
   } catch {
