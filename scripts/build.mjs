@@ -7,7 +7,7 @@
 //
 // Runs as the root `prepare` script, so `npm ci` leaves a working dist/ and the
 // `sgt` / `sgt-language-server` bins (server/bin/*.js require ../../dist/*.js).
-import { existsSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -23,12 +23,25 @@ for (const a of args) {
   }
 }
 
-/** @type {{ name: string, entry: string, out: string }[]} */
+// The tfjs engine: TensorFlow.js is bundled through its ES-module builds ('module' first) so
+// tfjs-core and the gradients registered from its dist/ are one copy; the optional native
+// backends (libtensorflow) are loaded at run time when installed, never bundled; the wasm
+// backend's binaries are copied next to the bundle (engines/tfjs/backend.ts finds them there).
+const engineTfjs = {
+  external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  mainFields: ['module', 'main'],
+};
+const tfjsWasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
+
+/** @type {{ name: string, entry: string, out: string, options?: import('esbuild').BuildOptions }[]} */
 const bundles = [
   { name: 'client', entry: 'client/src/extension.ts', out: 'dist/client.js' },
   { name: 'server', entry: 'server/src/language-server/main.ts', out: 'dist/server.js' },
   { name: 'cli', entry: 'server/src/cli/main.ts', out: 'dist/cli.js' },
   { name: 'daemon', entry: 'server/src/daemon/main.ts', out: 'dist/daemon.js' },
+  { name: 'engine-tfjs', entry: 'server/src/engines/tfjs/main.ts', out: 'dist/engine-tfjs.js', options: engineTfjs },
+  // The dashboard webview: browser code; its CSS imports come out as dist/webview.css.
+  { name: 'webview', entry: 'webview/src/main.ts', out: 'dist/webview.js', options: { platform: 'browser', format: 'iife', target: 'chrome120' } },
 ];
 
 /** @type {import('esbuild').BuildOptions} */
@@ -55,8 +68,28 @@ const selected = bundles.filter((b) => {
 });
 
 const contexts = await Promise.all(
-  selected.map((b) => esbuild.context({ ...common, entryPoints: [b.entry], outfile: b.out })),
+  selected.map((b) =>
+    esbuild.context({
+      ...common,
+      ...b.options,
+      external: [...common.external, ...(b.options?.external ?? [])],
+      entryPoints: [b.entry],
+      outfile: b.out,
+    }),
+  ),
 );
+
+/** Copies tfjs-backend-wasm's .wasm binaries into dist/ for the tfjs engine. */
+function copyWasmBinaries() {
+  const from = join(root, tfjsWasmDir);
+  if (!existsSync(from)) {
+    console.error(`build: ${tfjsWasmDir} is missing (npm ci): the tfjs engine will fall back to the cpu backend`);
+    return;
+  }
+  mkdirSync(join(root, 'dist'), { recursive: true });
+  for (const f of readdirSync(from).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(from, f), join(root, 'dist', f));
+}
+copyWasmBinaries();
 
 if (watch) {
   await Promise.all(contexts.map((ctx) => ctx.watch()));

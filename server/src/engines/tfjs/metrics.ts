@@ -1,0 +1,132 @@
+/**
+ * Evaluation metrics on plain arrays (reference.md, "Metrics"):
+ *
+ * - `accuracy`: share of arg-max predictions equal to the label;
+ * - `auc`: ROC AUC of a binary task with score P(class 1), rank-based (the Mann–Whitney
+ *   U statistic): AUC = (Σ ranks of positives − P(P+1)/2) / (P·N), tied scores sharing
+ *   their average rank (a tie between a positive and a negative counts ½). NaN when one
+ *   class is absent;
+ * - saliency agreement on held-out annotated images: the normalised CAM (cam.ts) upsampled
+ *   bilinearly to the image size, compared with the human map H min-max normalised
+ *   (flat → zeros): `saliency_mse` = mean over images of the per-image mean squared
+ *   difference; `saliency_corr` = mean over images of the per-image Pearson correlation,
+ *   leaving out images where either map is constant (correlation undefined).
+ */
+import { resizeBilinear } from '../../data/resize';
+import { normalizeInPlace } from './cam';
+
+export function argmaxRows(values: ArrayLike<number>, rows: number, cols: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (values[r * cols + c] > values[r * cols + best]) best = c;
+    out[r] = best;
+  }
+  return out;
+}
+
+export function accuracy(predicted: ArrayLike<number>, labels: ArrayLike<number>): number {
+  if (labels.length === 0) return NaN;
+  let right = 0;
+  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) right++;
+  return right / labels.length;
+}
+
+/** ROC AUC of `scores` for `positive[i]` (truthy = class 1). */
+export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<number | boolean>): number {
+  const n = scores.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
+  let rankSumPos = 0;
+  let pos = 0;
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && scores[order[j + 1]] === scores[order[i]]) j++;
+    const averageRank = (i + j) / 2 + 1; // ranks are 1-based
+    for (let t = i; t <= j; t++) {
+      if (positive[order[t]]) {
+        rankSumPos += averageRank;
+        pos++;
+      }
+    }
+    i = j + 1;
+  }
+  const neg = n - pos;
+  if (pos === 0 || neg === 0) return NaN;
+  return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/** Pearson correlation, or undefined when either input is constant. */
+export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number | undefined {
+  const n = a.length;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= n;
+  mb /= n;
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < n; i++) {
+    const da = a[i] - ma;
+    const db = b[i] - mb;
+    sab += da * db;
+    saa += da * da;
+    sbb += db * db;
+  }
+  if (!(saa > 0) || !(sbb > 0)) return undefined;
+  return sab / Math.sqrt(saa * sbb);
+}
+
+export interface SaliencyAgreement {
+  /** Mean per-image MSE (NaN without images). */
+  mse: number;
+  /** Mean per-image Pearson correlation over images where it is defined (NaN if none). */
+  corr: number;
+  /** Images compared. */
+  images: number;
+}
+
+/** Accumulates saliency agreement image by image (evaluation runs in batches). */
+export class SaliencyAgreementAccumulator {
+  private mseSum = 0;
+  private corrSum = 0;
+  private images = 0;
+  private corrImages = 0;
+  private readonly up: Float32Array<ArrayBuffer>;
+  private readonly human: Float32Array<ArrayBuffer>;
+
+  constructor(
+    private readonly camSize: number,
+    private readonly imageSize: number,
+  ) {
+    this.up = new Float32Array(imageSize * imageSize);
+    this.human = new Float32Array(imageSize * imageSize);
+  }
+
+  /** One image: its normalised CAM (camSize²) and its human map (imageSize², any range). */
+  add(cam: Float32Array, humanMap: Float32Array): void {
+    resizeBilinear(cam, this.camSize, this.imageSize, this.up);
+    this.human.set(humanMap);
+    normalizeInPlace(this.human);
+    let se = 0;
+    for (let i = 0; i < this.up.length; i++) se += (this.up[i] - this.human[i]) ** 2;
+    this.mseSum += se / this.up.length;
+    this.images++;
+    const r = pearson(this.up, this.human);
+    if (r !== undefined) {
+      this.corrSum += r;
+      this.corrImages++;
+    }
+  }
+
+  result(): SaliencyAgreement {
+    return {
+      mse: this.images ? this.mseSum / this.images : NaN,
+      corr: this.corrImages ? this.corrSum / this.corrImages : NaN,
+      images: this.images,
+    };
+  }
+}
