@@ -102,6 +102,9 @@ describe('tfjs engine process', function () {
     assert.equal(summary.history.length, 2);
     assert.ok(summary.metrics.test.accuracy >= 0 && summary.metrics.test.accuracy <= 1);
     assert.ok(summary.imagesPerSecond > 0);
+    // batch 8 on a machine with ≥ 2 cores: the main thread and one gradient worker
+    assert.equal(summary.threads, Math.min(2, os.availableParallelism()));
+    assert.ok(logs.some((l) => l.message.includes(`${summary.threads} thread(s)`)));
     assert.match(ofType(events, 'finished')[0].summary, /test accuracy \d\.\d{3}.*on wasm/);
   });
 

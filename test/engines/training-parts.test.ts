@@ -176,7 +176,9 @@ describe('tfjs training parts', () => {
 
       const fresh = createModel({ ...spec, seed: 9 });
       const freshOpt = createOptimizer({ type: 'adam', lr: 0.01, beta1: 0.9, beta2: 0.999, weightDecay: 0 }, fresh.params);
+      const tensors = tf.memory().numTensors;
       restoreCheckpoint(dir, pointer.manifest, fresh, freshOpt);
+      assert.equal(tf.memory().numTensors, tensors, 'restoring leaves no temporary tensor');
       fresh.params.forEach((p, i) => assert.deepEqual(p.variable.dataSync(), model.params[i].variable.dataSync()));
       freshOpt.state.slots.forEach((s, i) => assert.deepEqual(s.variable.dataSync(), opt.state.slots[i].variable.dataSync()));
 

@@ -412,7 +412,7 @@ export const EXPERIMENT_SCHEMA: BlockSchema = {
               auto: 'The fastest one that loads.',
               'tensorflow-gpu': '@tensorflow/tfjs-node-gpu (CUDA).',
               tensorflow: '@tensorflow/tfjs-node (native CPU).',
-              wasm: '@tensorflow/tfjs-backend-wasm (portable, SIMD + threads).',
+              wasm: '@tensorflow/tfjs-backend-wasm (portable, SIMD; single-threaded in Node, so the engine adds its own gradient worker threads).',
               cpu: 'Pure JavaScript (slow; a last resort).',
             },
           },

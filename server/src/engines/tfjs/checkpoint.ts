@@ -148,6 +148,7 @@ export function restoreCheckpoint(runDir: string, manifestName: string, model: M
     if (!t) throw new CheckpointError(`${manifestFile}: has no tensor ${name} (the experiment's model or optimizer changed since the checkpoint)`);
     if (t.shape.join('x') !== variable.shape.join('x')) throw new CheckpointError(`${manifestFile}: ${name} has shape ${t.shape.join('×')}, the model needs ${variable.shape.join('×')}`);
     if (t.offset + variable.size > values.length) throw new CheckpointError(`${manifestFile}: ${manifest.weights} is truncated`);
-    variable.assign(tf.tensor(values.slice(t.offset, t.offset + variable.size), variable.shape));
+    // tidy: assign takes its own reference, the temporary tensor must go
+    tf.tidy(() => variable.assign(tf.tensor(values.slice(t.offset, t.offset + variable.size), variable.shape)));
   }
 }

@@ -12,6 +12,10 @@
  * images of the batch (0 when it has none). With `missing_saliency = zeros` every image is
  * guided, those without a map towards an all-zero map (CYBORG's reference loader), and the
  * formula is exactly the paper's.
+ *
+ * Data-parallel shards (parallel.ts): with `norm` (the whole batch's image count and
+ * guided count) a shard's terms are its sums divided by the batch's denominators, so the
+ * terms — and their gradients — of the shards add up to those of the whole batch.
  */
 import { camTargets, normalizedCam, type CamClass } from './cam';
 import { tf } from './tf';
@@ -25,14 +29,23 @@ export function crossEntropyPerImage(logits: tf.Tensor2D, labels: tf.Tensor1D): 
 export interface LossTerms {
   /** What is minimised. */
   loss: tf.Scalar;
-  /** Mean cross-entropy over the batch. */
+  /** Mean cross-entropy over the batch (a shard's share of it with `norm`). */
   ce: tf.Scalar;
-  /** Mean guidance term over the guided images (0 without guidance). */
+  /** Mean guidance term over the guided images, 0 without guidance (a shard's share with `norm`). */
   guidance: tf.Scalar;
 }
 
-export function crossEntropyLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): LossTerms {
-  const ce = tf.mean(crossEntropyPerImage(logits, labels)) as tf.Scalar;
+/** Denominators of the whole batch when a loss is computed on one shard of it. */
+export interface BatchNorm {
+  /** Images in the batch. */
+  images: number;
+  /** Guided images in the batch. */
+  guided: number;
+}
+
+export function crossEntropyLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, norm?: BatchNorm): LossTerms {
+  const perImage = crossEntropyPerImage(logits, labels);
+  const ce = (norm ? tf.div(tf.sum(perImage), norm.images) : tf.mean(perImage)) as tf.Scalar;
   return { loss: ce, ce, guidance: tf.scalar(0) };
 }
 
@@ -50,6 +63,8 @@ export interface CyborgInputs {
   guided: tf.Tensor1D;
   alpha: number;
   camClass: CamClass;
+  /** Set when this is one shard of a batch. */
+  norm?: BatchNorm;
 }
 
 /** Per-image MSE between the normalised CAM and H↓, shape [N]. */
@@ -59,10 +74,12 @@ export function camMsePerImage(x: Pick<CyborgInputs, 'logits' | 'features' | 'he
 }
 
 export function cyborgLoss(x: CyborgInputs): LossTerms {
-  const ce = tf.mean(crossEntropyPerImage(x.logits, x.labels)) as tf.Scalar;
+  const perImage = crossEntropyPerImage(x.logits, x.labels);
+  const ce = (x.norm ? tf.div(tf.sum(perImage), x.norm.images) : tf.mean(perImage)) as tf.Scalar;
   const mse = camMsePerImage(x);
   const guided = tf.cast(x.guided, 'float32');
-  const guidance = tf.div(tf.sum(tf.mul(mse, guided)), tf.maximum(tf.sum(guided), 1)) as tf.Scalar;
+  const guidedCount = x.norm ? x.norm.guided : tf.sum(guided);
+  const guidance = tf.div(tf.sum(tf.mul(mse, guided)), tf.maximum(guidedCount, 1)) as tf.Scalar;
   const loss = tf.add(tf.mul(x.alpha, ce), tf.mul(1 - x.alpha, guidance)) as tf.Scalar;
   return { loss, ce, guidance };
 }

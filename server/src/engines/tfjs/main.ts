@@ -12,6 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { DataError } from '../../data/folder';
 import type { RunEvent } from '../../protocol';
 import { RUN_FILES, RunWriter } from '../../runs/run-dir';
@@ -20,6 +21,7 @@ import { BackendError, selectBackend } from './backend';
 import { CheckpointError } from './checkpoint';
 import { ConfigError, parseConfig } from './config';
 import { ModelError } from './models';
+import { runGradientWorker, WORKER_ROLE, type WorkerInit } from './parallel';
 import { tf } from './tf';
 import { CancelledError, DivergedError, runTraining, summaryLine, type RunContext, type RunEventBody } from './train';
 
@@ -163,10 +165,15 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e) => {
-    process.stderr.write(`engine-tfjs: ${(e as Error)?.stack ?? String(e)}\n`);
-    process.exit(ENGINE_EXIT.failed);
-  },
-);
+if (!isMainThread && (workerData as WorkerInit | undefined)?.role === WORKER_ROLE) {
+  // a data-parallel gradient worker of a training run (parallel.ts)
+  void runGradientWorker(workerData as WorkerInit);
+} else {
+  main().then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`engine-tfjs: ${(e as Error)?.stack ?? String(e)}\n`);
+      process.exit(ENGINE_EXIT.failed);
+    },
+  );
+}

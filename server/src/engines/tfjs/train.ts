@@ -21,13 +21,14 @@ import type { RunWriter } from '../../runs/run-dir';
 import type { BackendSelection } from './backend';
 import { camTargets, normalizedCam, saliencyAtCamSize } from './cam';
 import { readLastPointer, restoreCheckpoint, saveCheckpoint, type BestInfo, type EpochRecord, type LastPointer } from './checkpoint';
-import type { EngineConfig, Split } from './config';
+import { ConfigError, type EngineConfig, type Split } from './config';
 import { loadRunData, type RunData } from './data';
-import { crossEntropyLoss, cyborgLoss, type LossTerms } from './losses';
-import { accuracy, argmaxRows, rocAuc, SaliencyAgreementAccumulator } from './metrics';
+import { argmaxRows, rocAuc, SaliencyAgreementAccumulator } from './metrics';
 import { createModel, parameterCount, type Model } from './models';
 import { createOptimizer, learningRate, type Optimizer } from './optimizer';
 import { renderOverlay } from './overlay';
+import { GradientWorker, shardBounds, threadCount, WORKER_ROLE, type WorkerInit } from './parallel';
+import { readWeights, shardGradients, type LossConfig, type ShardInput } from './step';
 import { tf } from './tf';
 
 export const STEP_EVENT_EVERY = 10;
@@ -115,6 +116,8 @@ export interface TrainingSummary {
   model: { arch: string; width?: number; hidden?: number[]; parameters: number };
   seconds: { total: number; data: number; train: number; eval: number };
   imagesPerSecond: number;
+  /** Threads computing gradients (parallel.ts). */
+  threads: number;
   resumed: boolean;
   startedAt: string;
   finishedAt: string;
@@ -129,12 +132,16 @@ class Trainer {
   private readonly previewSet?: { set: ImageSet; idx: Int32Array };
   readonly stepsPerEpoch: number;
   private readonly metricsWanted: Set<string>;
+  private readonly lossConfig: LossConfig;
+  private workers: GradientWorker[] = [];
+  private weightsDirty = true;
 
   constructor(
     private readonly ctx: RunContext,
     private readonly config: EngineConfig,
     private readonly data: RunData,
   ) {
+    this.lossConfig = { loss: config.guidance.loss, alpha: config.guidance.alpha, camClass: config.guidance.camClass };
     const { train } = data;
     this.model = createModel({
       arch: config.model.arch,
@@ -147,7 +154,7 @@ class Trainer {
     });
     this.optimizer = createOptimizer(config.train.optimizer, this.model.params);
     this.camSize = this.model.featureSize;
-    if (this.camSize !== undefined && this.camSize < 1) throw new Error(`image_size ${train.size} is too small for ${config.model.arch}: its final feature map would be empty`);
+    if (this.camSize !== undefined && this.camSize < 1) throw new ConfigError(`data.image_size = ${train.size} is too small for ${config.model.arch}: its final feature map would be empty`);
     if (config.guidance.loss === 'cyborg' && this.camSize) this.trainSaliency = saliencyAtCamSize(train.saliency, train.count, train.size, this.camSize);
     this.stepsPerEpoch = Math.ceil(train.count / config.train.batch);
     const previewFrom = [data.val, data.test, data.train].find((s) => s.count > 0);
@@ -157,9 +164,22 @@ class Trainer {
     this.metricsWanted = new Set(config.evaluate.metrics);
   }
 
-  dispose(): void {
+  /** Starts the data-parallel gradient workers (parallel.ts); returns the thread count. */
+  async startWorkers(backend: BackendSelection): Promise<number> {
+    // workers run this bundle again; from TypeScript sources (tests through tsx) there is none
+    const script = __filename;
+    let threads = threadCount(backend.backend, this.config.train.batch, this.ctx.env);
+    if (!script.endsWith('.js') || (backend.tfBackend !== 'wasm' && backend.tfBackend !== 'cpu')) threads = 1;
+    const init: WorkerInit = { role: WORKER_ROLE, backend: backend.tfBackend as 'wasm' | 'cpu', model: this.model.spec, loss: this.lossConfig };
+    this.workers = await Promise.all(Array.from({ length: threads - 1 }, () => GradientWorker.start(script, init)));
+    return threads;
+  }
+
+  async dispose(): Promise<void> {
     this.model.dispose();
     this.optimizer.dispose();
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers = [];
   }
 
   /** Problems with the requested metrics / previews, said once at the start. */
@@ -185,53 +205,73 @@ class Trainer {
     this.optimizer.state.t = pointer.optimizer.t;
   }
 
-  /** One optimisation step; returns the batch's loss terms and number of correct predictions. */
-  trainStep(idx: Int32Array, lr: number): { loss: number; ce: number; guidance: number; correct: number } {
+  /** A shard of the training set as plain arrays with their own buffers (they may be transferred to a worker). */
+  private shardInput(idx: Int32Array): ShardInput {
     const { train } = this.data;
-    const n = idx.length;
-    const s = train.size;
-    const { config, model } = this;
-    const labelsArr = Int32Array.from(idx, (i) => train.labels[i]);
-    let terms: LossTerms | undefined;
-    let logits: tf.Tensor2D | undefined;
-    const vars = model.params.map((p) => p.variable);
-    const inputs = tf.tidy(() => ({
-      x: tf.tensor4d(gatherImages(train, idx), [n, s, s, train.channels]),
-      labels: tf.tensor1d(labelsArr, 'int32'),
-      saliency: this.trainSaliency && this.camSize ? tf.tensor3d(gatherRows(this.trainSaliency, this.camSize ** 2, idx), [n, this.camSize, this.camSize]) : undefined,
-      guided: tf.tensor1d(Float32Array.from(idx, (i) => this.data.guided[i])),
-    }));
-    const { value, grads } = tf.variableGrads(() => {
-      const out = model.forward(inputs.x);
-      terms =
-        config.guidance.loss === 'cyborg' && out.features && model.headWeight && inputs.saliency
-          ? cyborgLoss({
-              logits: out.logits,
-              features: out.features,
-              headWeight: model.headWeight as tf.Tensor2D,
-              labels: inputs.labels,
-              saliency: inputs.saliency,
-              guided: inputs.guided,
-              alpha: config.guidance.alpha,
-              camClass: config.guidance.camClass,
-            })
-          : crossEntropyLoss(out.logits, inputs.labels);
-      tf.keep(terms.ce);
-      tf.keep(terms.guidance);
-      logits = tf.keep(out.logits);
-      return terms.loss;
-    }, vars);
-    this.optimizer.apply(grads, lr);
-    const t = terms as unknown as LossTerms;
-    const result = {
-      loss: value.dataSync()[0],
-      ce: t.ce.dataSync()[0],
-      guidance: t.guidance.dataSync()[0],
-      correct: Math.round(accuracy(argmaxRows(logits!.dataSync(), n, this.data.classes), labelsArr) * n),
+    return {
+      images: gatherImages(train, idx),
+      n: idx.length,
+      size: train.size,
+      channels: train.channels,
+      labels: Int32Array.from(idx, (i) => train.labels[i]),
+      saliency: this.trainSaliency && this.camSize ? gatherRows(this.trainSaliency, this.camSize ** 2, idx) : undefined,
+      camSize: this.camSize,
+      guided: Float32Array.from(idx, (i) => this.data.guided[i]),
     };
-    tf.dispose([value, t.ce, t.guidance, logits!, inputs.x, inputs.labels, inputs.guided, ...(inputs.saliency ? [inputs.saliency] : []), ...Object.values(grads)]);
-    if (!Number.isFinite(result.loss)) throw new DivergedError(`the loss became ${result.loss} at learning rate ${lr}: training diverged; lower train.optimizer.lr`);
-    return result;
+  }
+
+  /**
+   * One optimisation step over the images `idx`: shards on the workers and the main thread,
+   * gradients added in shard order, one update. Returns the batch's loss terms and the
+   * number of correct predictions.
+   */
+  async trainStep(idx: Int32Array, lr: number): Promise<{ loss: number; ce: number; guidance: number; correct: number }> {
+    const { model } = this;
+    const norm = { images: idx.length, guided: idx.reduce((s, i) => s + this.data.guided[i], 0) };
+    const bounds = shardBounds(idx.length, 1 + this.workers.length);
+    if (bounds.length > 2 && this.weightsDirty) {
+      const weights = readWeights(model);
+      for (const w of this.workers) w.setWeights(weights);
+      this.weightsDirty = false;
+    }
+    const remote = bounds.slice(2).map((end, s) => this.workers[s].compute(this.shardInput(idx.subarray(bounds[s + 1], end)), norm));
+    const local = shardGradients(model, this.lossConfig, this.shardInput(idx.subarray(bounds[0], bounds[1])), norm);
+    let results;
+    try {
+      results = await Promise.all(remote);
+    } catch (e) {
+      tf.dispose(Object.values(local.grads));
+      throw e;
+    }
+    let grads = local.grads;
+    if (results.length) {
+      grads = tf.tidy(() => {
+        const sum: tf.NamedTensorMap = {};
+        let offset = 0;
+        for (const p of model.params) {
+          const name = p.variable.name;
+          const size = p.variable.size;
+          let g = local.grads[name] ?? tf.zerosLike(p.variable);
+          for (const r of results) g = tf.add(g, tf.tensor(r.grads.subarray(offset, offset + size), p.variable.shape));
+          sum[name] = g;
+          offset += size;
+        }
+        return sum;
+      });
+      tf.dispose(Object.values(local.grads));
+    }
+    this.optimizer.apply(grads, lr);
+    tf.dispose(Object.values(grads));
+    this.weightsDirty = true;
+    const total = { loss: local.loss, ce: local.ce, guidance: local.guidance, correct: local.correct };
+    for (const r of results) {
+      total.loss += r.loss;
+      total.ce += r.ce;
+      total.guidance += r.guidance;
+      total.correct += r.correct;
+    }
+    if (!Number.isFinite(total.loss)) throw new DivergedError(`the loss became ${total.loss} at learning rate ${lr}: training diverged; lower train.optimizer.lr`);
+    return total;
   }
 
   /** Evaluates a split in batches: accuracy, loss (mean CE), AUC, saliency agreement. */
@@ -323,9 +363,10 @@ export async function runTraining(ctx: RunContext, config: EngineConfig, backend
   if (data.train.count === 0) throw new Error('the training split is empty');
   const trainer = new Trainer(ctx, config, data);
   try {
-    return await trainLoop(ctx, config, backend, data, trainer, { startedAt, wall0, dataSeconds });
+    const threads = await trainer.startWorkers(backend);
+    return await trainLoop(ctx, config, backend, data, trainer, { startedAt, wall0, dataSeconds, threads });
   } finally {
-    trainer.dispose();
+    await trainer.dispose();
   }
 }
 
@@ -335,7 +376,7 @@ async function trainLoop(
   backend: BackendSelection,
   data: RunData,
   trainer: Trainer,
-  times: { startedAt: Date; wall0: number; dataSeconds: number },
+  times: { startedAt: Date; wall0: number; dataSeconds: number; threads: number },
 ): Promise<TrainingSummary> {
   const { epochs, batch } = config.train;
   const stepsPerEpoch = trainer.stepsPerEpoch;
@@ -378,7 +419,7 @@ async function trainLoop(
     ...(resumedFrom ? { resumedFrom } : {}),
   });
   ctx.log('info', `backend: ${backend.reason}`);
-  const source = config.data.source.type === 'builtin' ? config.data.source.name : config.data.source.path;
+  const source = config.data.source.type === 'builtin' ? `builtin("${config.data.source.name}")` : `folder("${config.data.source.path}")`;
   ctx.log(
     'info',
     `data ${source}: ${data.train.count} train / ${data.val.count} val / ${data.test.count} test images, ${data.train.size} px, ${data.train.channels} channel(s), ${data.classes} classes` +
@@ -386,7 +427,7 @@ async function trainLoop(
       ` (loaded in ${times.dataSeconds.toFixed(1)} s)`,
   );
   const model = trainer.describeModel();
-  ctx.log('info', `model ${model.arch}: ${model.parameters} parameters; ${config.guidance.loss === 'none' ? 'cross-entropy' : `${config.guidance.loss} (alpha ${config.guidance.alpha})`}; ${epochs} epochs × ${stepsPerEpoch} steps of ${batch}`);
+  ctx.log('info', `model ${model.arch}: ${model.parameters} parameters; ${config.guidance.loss === 'none' ? 'cross-entropy' : `${config.guidance.loss} (alpha ${config.guidance.alpha})`}; ${epochs} epochs × ${stepsPerEpoch} steps of ${batch}; ${times.threads} thread(s)`);
   for (const w of data.warnings) ctx.log('warning', w);
   for (const n of trainer.notes()) ctx.log('warning', n);
   if (resumeNote) ctx.log(resumedFrom?.step ? 'warning' : 'info', resumeNote);
@@ -405,7 +446,7 @@ async function trainLoop(
       const idx = order.subarray(b * batch, Math.min((b + 1) * batch, data.train.count));
       const lr = learningRate(config.train, e, step, totalSteps);
       const t0 = performance.now();
-      const r = trainer.trainStep(idx, lr);
+      const r = await trainer.trainStep(idx, lr);
       seconds.train += (performance.now() - t0) / 1000;
       seconds.trainImages += idx.length;
       step++;
@@ -504,6 +545,7 @@ async function trainLoop(
     model,
     seconds: { total: round(totalSeconds, 4), data: round(times.dataSeconds, 4), train: round(seconds.train, 4), eval: round(seconds.eval, 4) },
     imagesPerSecond: round(seconds.trainImages / Math.max(seconds.train, 1e-9), 4),
+    threads: times.threads,
     resumed: !!resumedFrom,
     startedAt: times.startedAt.toISOString(),
     finishedAt: new Date().toISOString(),

@@ -1,0 +1,129 @@
+/**
+ * The gradient computation of one training step on one shard of a batch — the same code
+ * on the main thread and in gradient workers (parallel.ts). With `norm` (the whole batch's
+ * denominators) the shards' losses and gradients add up to the whole batch's (losses.ts).
+ */
+import type { CamClass } from './cam';
+import { crossEntropyLoss, cyborgLoss, type BatchNorm, type LossTerms } from './losses';
+import { accuracy, argmaxRows } from './metrics';
+import type { Model } from './models';
+import { tf } from './tf';
+
+export interface LossConfig {
+  loss: 'none' | 'cyborg';
+  alpha: number;
+  camClass: CamClass;
+}
+
+/** One shard as plain arrays (what a worker receives). */
+export interface ShardInput {
+  /** n × size × size × channels. */
+  images: Float32Array;
+  n: number;
+  size: number;
+  channels: number;
+  labels: Int32Array;
+  /** n × camSize² human maps at the CAM size (CYBORG only). */
+  saliency?: Float32Array;
+  camSize?: number;
+  /** n flags: 1 when the image's map guides the model. */
+  guided: Float32Array;
+}
+
+export interface ShardOutput {
+  /** Gradients by variable name (the caller disposes them). */
+  grads: tf.NamedTensorMap;
+  loss: number;
+  ce: number;
+  guidance: number;
+  /** Correct predictions (before the update) in the shard. */
+  correct: number;
+}
+
+export function shardGradients(model: Model, lossConfig: LossConfig, input: ShardInput, norm?: BatchNorm): ShardOutput {
+  const { n, size, channels } = input;
+  const classes = model.spec.classes;
+  const cyborg = lossConfig.loss === 'cyborg' && input.saliency && input.camSize;
+  const inputs = tf.tidy(() => ({
+    x: tf.tensor4d(input.images, [n, size, size, channels]),
+    labels: tf.tensor1d(input.labels, 'int32'),
+    saliency: cyborg ? tf.tensor3d(input.saliency!, [n, input.camSize!, input.camSize!]) : undefined,
+    guided: tf.tensor1d(input.guided),
+  }));
+  let terms: LossTerms | undefined;
+  let logits: tf.Tensor2D | undefined;
+  try {
+    const { value, grads } = tf.variableGrads(
+      () => {
+        const out = model.forward(inputs.x);
+        terms =
+          cyborg && out.features && model.headWeight && inputs.saliency
+            ? cyborgLoss({
+                logits: out.logits,
+                features: out.features,
+                headWeight: model.headWeight as tf.Tensor2D,
+                labels: inputs.labels,
+                saliency: inputs.saliency,
+                guided: inputs.guided,
+                alpha: lossConfig.alpha,
+                camClass: lossConfig.camClass,
+                norm,
+              })
+            : crossEntropyLoss(out.logits, inputs.labels, norm);
+        tf.keep(terms.ce);
+        tf.keep(terms.guidance);
+        logits = tf.keep(out.logits);
+        return terms.loss;
+      },
+      model.params.map((p) => p.variable),
+    );
+    const t = terms as unknown as LossTerms;
+    const out: ShardOutput = {
+      grads,
+      loss: value.dataSync()[0],
+      ce: t.ce.dataSync()[0],
+      guidance: t.guidance.dataSync()[0],
+      correct: Math.round(accuracy(argmaxRows(logits!.dataSync(), n, classes), input.labels) * n),
+    };
+    tf.dispose([value, t.ce, t.guidance]);
+    return out;
+  } finally {
+    tf.dispose([inputs.x, inputs.labels, inputs.guided, ...(inputs.saliency ? [inputs.saliency] : []), ...(logits ? [logits] : [])]);
+  }
+}
+
+/** Gradients in parameter order as one array (what a worker sends back). */
+export function flattenGradients(model: Model, grads: tf.NamedTensorMap): Float32Array {
+  const total = model.params.reduce((s, p) => s + p.variable.size, 0);
+  const out = new Float32Array(total);
+  let offset = 0;
+  for (const p of model.params) {
+    const g = grads[p.variable.name];
+    if (g) out.set(g.dataSync() as Float32Array, offset);
+    offset += p.variable.size;
+  }
+  return out;
+}
+
+/** All weights in parameter order as one array, and back. */
+export function readWeights(model: Model): Float32Array {
+  const total = model.params.reduce((s, p) => s + p.variable.size, 0);
+  const out = new Float32Array(total);
+  let offset = 0;
+  for (const p of model.params) {
+    out.set(p.variable.dataSync() as Float32Array, offset);
+    offset += p.variable.size;
+  }
+  return out;
+}
+
+export function writeWeights(model: Model, values: Float32Array): void {
+  let offset = 0;
+  // tidy: assign takes its own reference, the temporary tensors must go
+  tf.tidy(() => {
+    for (const p of model.params) {
+      p.variable.assign(tf.tensor(values.subarray(offset, offset + p.variable.size), p.variable.shape));
+      offset += p.variable.size;
+    }
+  });
+}
