@@ -7,12 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { RunEvent } from '../protocol';
-import { RUN_FILES, endsMidLine, isRunEvent, parseEventLines } from '../runs/run-dir';
+import { RUN_FILES, endsMidLine, parseEventLines } from '../runs/run-dir';
 
 export type EndingEvent = Extract<RunEvent, { type: 'finished' | 'failed' | 'cancelled' }>;
-
-// one definition of what an event line is, shared with every reader of run directories
-export { isRunEvent };
 
 export function isEnding(e: RunEvent): e is EndingEvent {
   return e.type === 'finished' || e.type === 'failed' || e.type === 'cancelled';

@@ -13,7 +13,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { EngineCommand } from '../engines/contract';
 import type { RunEvent } from '../protocol';
 import { errorMessage, type Logger } from './log';
-import { appendEvents, eventsSize, isEnding, isRunEvent, readEventsFrom, type EndingEvent } from './run-events';
+import { appendEvents, eventsSize, isEnding, readEventsFrom, type EndingEvent } from './run-events';
+import { parseEventLine } from '../runs/run-dir';
 
 export interface EngineOutcome {
   status: EndingEvent['type'];
@@ -107,13 +108,8 @@ export class EngineSupervisor {
 
   private onStdoutLine(line: string): void {
     if (!line.trim()) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      value = undefined;
-    }
-    if (!isRunEvent(value)) {
+    const value = parseEventLine(line);
+    if (!value) {
       // not an event: keep it with stderr, it may explain a failure
       this.stderrTail.push(line);
       return;

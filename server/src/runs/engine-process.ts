@@ -11,7 +11,8 @@
 import { spawn } from 'node:child_process';
 import type { EngineCommand } from '../engines/contract';
 import type { RunEvent } from '../protocol';
-import { appendEvents, eventsSize, isEnding, isRunEvent, readEventsFrom, type EndingEvent } from '../daemon/run-events';
+import { appendEvents, eventsSize, isEnding, readEventsFrom, type EndingEvent } from '../daemon/run-events';
+import { parseEventLine } from './run-dir';
 import { LineSplitter, LineTail } from '../daemon/supervisor';
 
 export interface EngineRunOptions {
@@ -102,13 +103,8 @@ export function startEngine(options: EngineRunOptions): EngineProcess {
 
   const stdout = new LineSplitter((line) => {
     if (!line.trim()) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      value = undefined;
-    }
-    if (!isRunEvent(value)) return output(line, 'stdout');
+    const value = parseEventLine(line);
+    if (!value) return output(line, 'stdout');
     if (isEnding(value)) ending = value;
     emit(value);
   });

@@ -63,17 +63,23 @@ export function isRunEvent(value: unknown): value is RunEvent {
   return typeof type === 'string' && EVENT_TYPES.has(type as RunEventType);
 }
 
+/** One line of events.jsonl (or of an engine's stdout) as an event; undefined for anything else. */
+export function parseEventLine(line: string): RunEvent | undefined {
+  if (!line.trim()) return undefined;
+  try {
+    const e: unknown = JSON.parse(line);
+    return isRunEvent(e) ? e : undefined;
+  } catch {
+    return undefined; // a partial line from an interrupted write, or plain output
+  }
+}
+
 /** The events in a chunk of events.jsonl; a truncated or corrupt line (a killed writer) is skipped, never fatal. */
 export function parseEventLines(text: string): RunEvent[] {
   const out: RunEvent[] = [];
   for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const e: unknown = JSON.parse(line);
-      if (isRunEvent(e)) out.push(e);
-    } catch {
-      // a partial line from an interrupted write
-    }
+    const e = parseEventLine(line);
+    if (e) out.push(e);
   }
   return out;
 }
