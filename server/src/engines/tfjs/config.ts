@@ -4,6 +4,7 @@
  * before any data is loaded, with a message that says what to change.
  */
 import * as path from 'node:path';
+import type { NormalizeChoice } from '../../data/normalize';
 import type { CamClass } from './cam';
 import type { BackendChoice } from './backend';
 import { TFJS_ARCHS, type Arch } from './models';
@@ -23,6 +24,7 @@ export interface EngineConfig {
     images?: string;
     labels?: string;
     saliency?: string;
+    normalize: NormalizeChoice;
   };
   model: { arch: Arch; width: number; hidden: number[] };
   guidance: { loss: 'none' | 'cyborg'; alpha: number; camClass: CamClass; missingSaliency: 'skip' | 'zeros' };
@@ -129,6 +131,7 @@ export function parseConfig(raw: unknown, runDir: string): EngineConfig {
       images: typeof data.images === 'string' ? data.images : undefined,
       labels: typeof data.labels === 'string' ? data.labels : undefined,
       saliency: typeof data.saliency === 'string' ? data.saliency : undefined,
+      normalize: oneOf(str(data, 'normalize', 'data', 'none'), ['none', 'dataset', 'imagenet'] as const, 'data.normalize'),
     },
     model: { arch, width: num(model, 'width', 'model', 32), hidden },
     guidance: {

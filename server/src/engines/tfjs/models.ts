@@ -8,8 +8,9 @@
  * `Conv2d(c, d, 3, stride=s, padding=1)`; output side ⌈n/s⌉), with bias; conv1(c→d, s) =
  * 1×1 convolution, stride s, no padding, with bias; pool = 2×2 max-pool, stride 2, no
  * padding (torch `MaxPool2d(2)`; output side ⌊n/2⌋); GAP = mean over height and width;
- * linear(c→k) with bias. Input: N×S×S×C in [0, 1], C = 1 (grayscale) or 3 (RGB), no
- * normalisation. No batch norm and no dropout anywhere: training is deterministic and the
+ * linear(c→k) with bias. Input: N×S×S×C in [0, 1], C = 1 (grayscale) or 3 (RGB); with
+ * `data.normalize` the model first computes (x − mean[c]) / std[c] per channel
+ * (data/normalize.ts), else the input is used as it is. No batch norm and no dropout anywhere: training is deterministic and the
  * same network runs in training and evaluation.
  *
  * - `small_cnn` (width w, default 32):
@@ -40,6 +41,7 @@
  *   linear weights: hidden layers He normal σ = √(2 / in); the classifier σ = √(1 / in);
  *   biases: 0.
  */
+import type { Normalization } from '../../data/normalize';
 import { createRng } from '../../data/rng';
 import { tf } from './tf';
 
@@ -56,6 +58,8 @@ export interface ModelSpec {
   channels: number;
   classes: number;
   seed: number;
+  /** Input standardisation applied before the first layer (data/normalize.ts); absent: none. */
+  normalize?: Normalization;
 }
 
 export interface Param {
@@ -222,6 +226,25 @@ function mlp(spec: ModelSpec): Model {
 export class ModelError extends Error {}
 
 export function createModel(spec: ModelSpec): Model {
+  const model = createArchitecture(spec);
+  const norm = spec.normalize;
+  if (!norm) return model;
+  const mean = tf.tensor1d(norm.mean);
+  const invStd = tf.tensor1d(norm.std.map((s) => 1 / s));
+  const inner = model.forward;
+  return {
+    ...model,
+    // broadcast over the channels-last axis; the constants are not parameters (nothing to train or checkpoint)
+    forward: (x) => inner(tf.mul(tf.sub(x, mean), invStd) as tf.Tensor4D),
+    dispose: () => {
+      model.dispose();
+      mean.dispose();
+      invStd.dispose();
+    },
+  };
+}
+
+function createArchitecture(spec: ModelSpec): Model {
   switch (spec.arch) {
     case 'small_cnn':
       if (spec.imageSize < 4) throw new ModelError(`small_cnn needs images of at least 4 px (two 2×2 poolings), got ${spec.imageSize}`);

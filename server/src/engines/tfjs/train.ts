@@ -15,6 +15,7 @@
  * metrics are the running means of the epoch (no second pass over the training set).
  */
 import type { ImageSet } from '../../data/image-set';
+import { NormalizationError, resolveNormalization, type Normalization } from '../../data/normalize';
 import { createRng } from '../../data/rng';
 import type { Metrics, RunEvent } from '../../protocol';
 import type { RunWriter } from '../../runs/run-dir';
@@ -30,6 +31,17 @@ import { renderOverlay } from './overlay';
 import { GradientWorker, shardBounds, threadCount, WORKER_ROLE, type WorkerInit } from './parallel';
 import { readWeights, shardGradients, type LossConfig, type ShardInput } from './step';
 import { tf } from './tf';
+
+
+/** The run's input normalisation; an impossible one (ImageNet statistics on grayscale) is a configuration error. */
+function runNormalization(config: EngineConfig, train: ImageSet): Normalization | undefined {
+  try {
+    return resolveNormalization(config.data.normalize, train);
+  } catch (e) {
+    if (e instanceof NormalizationError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
 
 export const STEP_EVENT_EVERY = 10;
 export const SHUFFLE_STREAM_BASE = 2000;
@@ -151,6 +163,7 @@ class Trainer {
       channels: train.channels,
       classes: data.classes,
       seed: config.seed,
+      normalize: runNormalization(config, train),
     });
     this.optimizer = createOptimizer(config.train.optimizer, this.model.params);
     this.camSize = this.model.featureSize;
@@ -193,6 +206,11 @@ class Trainer {
       if (this.config.preview.samples > 0) notes.push(`${this.config.model.arch} has no CAM: no preview overlays`);
     }
     return notes;
+  }
+
+  /** The input normalisation the model applies, if any. */
+  normalization(): Normalization | undefined {
+    return this.model.spec.normalize;
   }
 
   describeModel(): TrainingSummary['model'] {
@@ -428,6 +446,8 @@ async function trainLoop(
   );
   const model = trainer.describeModel();
   ctx.log('info', `model ${model.arch}: ${model.parameters} parameters; ${config.guidance.loss === 'none' ? 'cross-entropy' : `${config.guidance.loss} (alpha ${config.guidance.alpha})`}; ${epochs} epochs × ${stepsPerEpoch} steps of ${batch}; ${times.threads} thread(s)`);
+  const norm = trainer.normalization();
+  if (norm) ctx.log('info', `inputs normalised (data.normalize = ${config.data.normalize}): mean ${norm.mean.map((v) => v.toFixed(4)).join(', ')}, std ${norm.std.map((v) => v.toFixed(4)).join(', ')}`);
   for (const w of data.warnings) ctx.log('warning', w);
   for (const n of trainer.notes()) ctx.log('warning', n);
   if (resumeNote) ctx.log(resumedFrom?.step ? 'warning' : 'info', resumeNote);
