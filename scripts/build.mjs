@@ -40,6 +40,8 @@ const bundles = [
   { name: 'cli', entry: 'server/src/cli/main.ts', out: 'dist/cli.js' },
   { name: 'daemon', entry: 'server/src/daemon/main.ts', out: 'dist/daemon.js' },
   { name: 'engine-tfjs', entry: 'server/src/engines/tfjs/main.ts', out: 'dist/engine-tfjs.js', options: engineTfjs },
+  // The torch engine's launcher; the Python package itself is copied by copyTorchPackage().
+  { name: 'engine-torch', entry: 'server/src/engines/torch/main.ts', out: 'dist/engine-torch.js' },
   // The dashboard webview: browser code; its CSS imports come out as dist/webview.css.
   { name: 'webview', entry: 'webview/src/main.ts', out: 'dist/webview.js', options: { platform: 'browser', format: 'iife', target: 'chrome120' } },
 ];
@@ -113,6 +115,19 @@ function copyMnistDigits() {
   }
 }
 copyMnistDigits();
+
+/**
+ * Copies the torch engine's Python package (server/src/engines/torch/sgt_torch/*.py) to
+ * dist/torch/sgt_torch/, where engines/torch/python.ts finds it when bundled (the launcher
+ * puts dist/torch on PYTHONPATH). Caches (__pycache__) are not copied.
+ */
+function copyTorchPackage() {
+  const from = join(root, 'server/src/engines/torch/sgt_torch');
+  const to = join(root, 'dist/torch/sgt_torch');
+  mkdirSync(to, { recursive: true });
+  for (const f of readdirSync(from).filter((n) => n.endsWith('.py'))) copyFileSync(join(from, f), join(to, f));
+}
+copyTorchPackage();
 
 if (watch) {
   await Promise.all(contexts.map((ctx) => ctx.watch()));

@@ -31,7 +31,7 @@ export function resolveEngineCommand(engine: EngineName, runDir: string, resume:
     }
     return { command: prefix[0], args: [...prefix.slice(1), '--run-dir', runDir, ...(resume ? ['--resume'] : [])] };
   }
-  const cmd = engineCommand(engine, runDir, resume);
+  const cmd = engineCommand(engine, runDir, resume, env);
   // the built-in engines are bundles next to this one: a missing file means "not built"
   const script = cmd.args[0];
   if (script?.endsWith('.js') && !fs.existsSync(script)) throw new Error(`the ${engine} engine is not built (${script} is missing): run \`npm run build\``);

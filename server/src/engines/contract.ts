@@ -14,6 +14,7 @@
  *     2 usage error, 130 cancelled (SIGTERM or SIGINT: writes `cancelled`, then exits).
  */
 import * as path from 'node:path';
+import { findTorch } from './torch/python';
 
 export type EngineName = 'tfjs' | 'torch';
 
@@ -30,12 +31,20 @@ export function distDir(): string {
   return path.basename(__dirname) === 'dist' ? __dirname : path.resolve(__dirname, '../../../dist');
 }
 
-export function engineCommand(engine: EngineName, runDir: string, resume: boolean): EngineCommand {
+/**
+ * The command line of a built-in engine. torch: the launcher bundle with the interpreter that
+ * imports PyTorch (engines/torch/python.ts, probed once per process); throws an Error for
+ * people, saying how to install PyTorch, when none does — before any run directory exists.
+ */
+export function engineCommand(engine: EngineName, runDir: string, resume: boolean, env: NodeJS.ProcessEnv = process.env): EngineCommand {
   const flags = ['--run-dir', runDir, ...(resume ? ['--resume'] : [])];
   switch (engine) {
     case 'tfjs':
       return { command: process.execPath, args: [path.join(distDir(), 'engine-tfjs.js'), ...flags] };
-    case 'torch':
-      throw new Error('The torch engine is not available yet: use `engine = tfjs` (or `auto`).');
+    case 'torch': {
+      const found = findTorch(env);
+      if (!found.ok) throw new Error(`the torch engine cannot run: ${found.message}`);
+      return { command: process.execPath, args: [path.join(distDir(), 'engine-torch.js'), '--python', found.python, ...flags] };
+    }
   }
 }

@@ -1,0 +1,203 @@
+/**
+ * Exports the data set of a run as .npy files for the torch engine, so both engines train on
+ * byte-identical samples by construction: the same builders (decoy-mnist.ts, folder.ts), the
+ * same splits, caps (SGT_MAX_TRAIN_IMAGES / SGT_MAX_EVAL_IMAGES) and annotated subset
+ * (engines/tfjs/data.ts `guidedImages`) as the tfjs engine; Python only memory-maps them
+ * (engines/torch/sgt_torch/data.py).
+ *
+ * Format `sgt-data/1`, one folder:
+ *   meta.json                 { format, key, classes, classNames?, size, channels, counts, annotatedCount, warnings }
+ *   <split>-images.npy        float32 [N, S, S, C] in [0, 1], channels last
+ *   <split>-labels.npy        int32 [N]
+ *   <split>-saliency.npy      float32 [N, S, S] human maps
+ *   <split>-has-saliency.npy  uint8 [N]
+ *   train-guided.npy          uint8 [N] (1: the map guides training)
+ *
+ * Where: built-in data sets are pure functions of their settings, so they are cached once
+ * per settings (`<runs folder>/.cache/data/<sha256 of the settings>`, shared by runs,
+ * written to a temporary folder and renamed into place so concurrent runs never see half
+ * of one). A `folder(…)` data set can change on disk, so it is exported into the run
+ * directory (`<run>/data/`); a resumed run reuses its own export and so sees the samples
+ * it started with.
+ */
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { guidedImages, headOf } from '../engines/tfjs/data';
+import { buildDecoyMnist, buildMnist } from './decoy-mnist';
+import { loadFolder } from './folder';
+import type { ImageSet } from './image-set';
+import { writeNpy } from './npy';
+
+export const DATA_EXPORT_FORMAT = 'sgt-data/1';
+
+/** The settings of resolved.json that decide the samples. */
+export interface DataSpec {
+  seed: number;
+  baseDir: string;
+  source: { type: 'builtin'; name: 'decoy-mnist' | 'mnist' } | { type: 'folder'; path: string };
+  imageSize: number;
+  annotated: number;
+  valSplit: number;
+  testSplit: number;
+  images?: string;
+  labels?: string;
+  saliency?: string;
+  missingSaliency: 'skip' | 'zeros';
+  maxTrain: number | null;
+  maxEval: number | null;
+}
+
+export class DataSpecError extends Error {}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
+const num = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+const optStr = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function envCap(env: NodeJS.ProcessEnv, name: string): number | null {
+  const v = env[name];
+  if (v === undefined || v === '') return null;
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+/** The data settings of a resolved experiment (defaults as engines/tfjs/config.ts). */
+export function dataSpec(resolved: unknown, runDir: string, env: NodeJS.ProcessEnv = process.env): DataSpec {
+  if (!isObj(resolved) || !isObj(resolved.data) || !isObj(resolved.data.source)) throw new DataSpecError('resolved.json: data.source must be an object');
+  const data = resolved.data;
+  const src = data.source as Obj;
+  let source: DataSpec['source'];
+  if (src.type === 'builtin' && (src.name === 'decoy-mnist' || src.name === 'mnist')) source = { type: 'builtin', name: src.name };
+  else if (src.type === 'folder' && typeof src.path === 'string') source = { type: 'folder', path: src.path };
+  else throw new DataSpecError(`data.source ${JSON.stringify(src)} is not supported (builtin("decoy-mnist"), builtin("mnist") or folder(…))`);
+  if (data.annotation !== undefined && data.annotation !== 'saliency') throw new DataSpecError(`data.annotation = ${String(data.annotation)} is not supported yet (use annotation = saliency)`);
+  const guidance = isObj(resolved.guidance) ? resolved.guidance : {};
+  return {
+    seed: num(resolved.seed, 0),
+    baseDir: typeof resolved.baseDir === 'string' ? resolved.baseDir : path.dirname(runDir),
+    source,
+    imageSize: num(data.image_size, source.type === 'builtin' ? 28 : 224),
+    annotated: num(data.annotated, 1),
+    valSplit: num(data.val_split, 0.1),
+    testSplit: num(data.test_split, 0.1),
+    images: optStr(data.images),
+    labels: optStr(data.labels),
+    saliency: optStr(data.saliency),
+    missingSaliency: guidance.missing_saliency === 'zeros' ? 'zeros' : 'skip',
+    maxTrain: envCap(env, 'SGT_MAX_TRAIN_IMAGES'),
+    maxEval: envCap(env, 'SGT_MAX_EVAL_IMAGES'),
+  };
+}
+
+export interface ExportedData {
+  train: ImageSet;
+  val: ImageSet;
+  test: ImageSet;
+  classes: number;
+  classNames?: string[];
+  guided: Uint8Array;
+  annotatedCount: number;
+  warnings: string[];
+}
+
+/** Loads the samples exactly as engines/tfjs/data.ts loadRunData does. Throws DataError for unusable data. */
+export function loadForExport(spec: DataSpec): ExportedData {
+  let splits: { train: ImageSet; val: ImageSet; test: ImageSet; classes: number };
+  let classNames: string[] | undefined;
+  let warnings: string[] = [];
+  if (spec.source.type === 'builtin') {
+    const build = spec.source.name === 'mnist' ? buildMnist : buildDecoyMnist;
+    splits = build({ seed: spec.seed, imageSize: spec.imageSize, valFraction: spec.valSplit });
+  } else {
+    const folder = loadFolder({
+      root: path.resolve(spec.baseDir, spec.source.path),
+      images: spec.images,
+      labels: spec.labels,
+      saliency: spec.saliency,
+      imageSize: spec.imageSize,
+      seed: spec.seed,
+      valFraction: spec.valSplit,
+      testFraction: spec.testSplit,
+    });
+    splits = folder;
+    classNames = folder.classNames;
+    warnings = folder.warnings;
+  }
+  const train = headOf(splits.train, spec.maxTrain ?? Infinity);
+  const { guided, annotatedCount } = guidedImages(train, spec.annotated, spec.seed, spec.missingSaliency);
+  return { train, val: headOf(splits.val, spec.maxEval ?? Infinity), test: headOf(splits.test, spec.maxEval ?? Infinity), classes: splits.classes, classNames, guided, annotatedCount, warnings };
+}
+
+/** Stable identity of a data spec (the cache folder's name). */
+export function dataKey(spec: DataSpec): string {
+  const { baseDir, ...rest } = spec;
+  const identity = spec.source.type === 'folder' ? { ...rest, root: path.resolve(baseDir, spec.source.path) } : rest;
+  return crypto.createHash('sha256').update(JSON.stringify({ format: DATA_EXPORT_FORMAT, ...identity })).digest('hex').slice(0, 24);
+}
+
+/** Writes the export into `dir` (created; must not exist). */
+export function writeExport(dir: string, data: ExportedData, key: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const split of ['train', 'val', 'test'] as const) {
+    const s = data[split];
+    writeNpy(path.join(dir, `${split}-images.npy`), s.images, [s.count, s.size, s.size, s.channels]);
+    writeNpy(path.join(dir, `${split}-labels.npy`), s.labels, [s.count]);
+    writeNpy(path.join(dir, `${split}-saliency.npy`), s.saliency, [s.count, s.size, s.size]);
+    writeNpy(path.join(dir, `${split}-has-saliency.npy`), s.hasSaliency ?? new Uint8Array(s.count).fill(1), [s.count]);
+  }
+  writeNpy(path.join(dir, 'train-guided.npy'), data.guided, [data.train.count]);
+  const meta = {
+    format: DATA_EXPORT_FORMAT,
+    key,
+    classes: data.classes,
+    ...(data.classNames ? { classNames: data.classNames } : {}),
+    size: data.train.size,
+    channels: data.train.channels,
+    counts: { train: data.train.count, val: data.val.count, test: data.test.count },
+    annotatedCount: data.annotatedCount,
+    warnings: data.warnings,
+  };
+  // meta.json last: its presence means the folder is complete
+  fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+}
+
+function complete(dir: string, key: string): boolean {
+  try {
+    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { format?: string; key?: string };
+    return meta.format === DATA_EXPORT_FORMAT && meta.key === key;
+  } catch {
+    return false;
+  }
+}
+
+export interface ExportResult {
+  dir: string;
+  /** false when an existing export was reused. */
+  written: boolean;
+  seconds: number;
+}
+
+/** Exports (or finds) the data set of a run directory; returns its folder. Throws DataError / DataSpecError. */
+export function exportRunData(runDir: string, resolved: unknown, env: NodeJS.ProcessEnv = process.env): ExportResult {
+  const t0 = performance.now();
+  const spec = dataSpec(resolved, runDir, env);
+  const key = dataKey(spec);
+  const dir = spec.source.type === 'builtin' ? path.join(path.dirname(runDir), '.cache', 'data', key) : path.join(runDir, 'data');
+  if (complete(dir, key)) return { dir, written: false, seconds: (performance.now() - t0) / 1000 };
+  const data = loadForExport(spec);
+  const tmp = `${dir}.${process.pid}.${crypto.randomBytes(3).toString('hex')}.tmp`;
+  try {
+    writeExport(tmp, data, key);
+    fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (e) {
+      // another run renamed the same export into place first: theirs is as good as ours
+      if (!complete(dir, key)) throw e;
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return { dir, written: true, seconds: (performance.now() - t0) / 1000 };
+}

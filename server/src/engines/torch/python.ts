@@ -1,0 +1,106 @@
+/**
+ * Which Python runs the torch engine, and whether PyTorch is there — asked once per process
+ * and cached (the probe imports torch: a second or two).
+ *
+ * Candidates, first that imports torch wins: `SGT_PYTHON` (what `sgt train --python` and
+ * the extension's `saliencyStudio.python` setting set), then `python3` on PATH, then
+ * `/usr/bin/python3` (a distribution's python3-torch is installed for the system
+ * interpreter, which a pyenv or venv `python3` on PATH hides).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export interface TorchFound {
+  ok: true;
+  python: string;
+  torch: string;
+  cuda: boolean;
+  /** CUDA devices PyTorch sees. */
+  gpus: number;
+  torchvision: string | null;
+}
+
+export interface TorchMissing {
+  ok: false;
+  /** Each interpreter tried and why it did not do. */
+  tried: { python: string; problem: string }[];
+  /** For people: what was tried and how to install PyTorch. */
+  message: string;
+}
+
+export type TorchProbe = TorchFound | TorchMissing;
+
+export const INSTALL_HINT =
+  'install PyTorch (`pip install torch`, or on Debian/Ubuntu `apt-get install python3-torch`) or point SGT_PYTHON ' +
+  '(`sgt train --python`, the `saliencyStudio.python` setting) at an interpreter that has it';
+
+const PROBE = [
+  'import json, torch',
+  'try:',
+  '  import torchvision; tv = torchvision.__version__',
+  'except Exception:',
+  '  tv = None',
+  'print(json.dumps({"torch": torch.__version__, "cuda": torch.cuda.is_available(), "gpus": torch.cuda.device_count(), "torchvision": tv}))',
+].join('\n');
+
+export function pythonCandidates(env: NodeJS.ProcessEnv): string[] {
+  const out = [env.SGT_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p && p.trim() !== '');
+  return [...new Set(out)];
+}
+
+/** Probes one interpreter. */
+export function probePython(python: string, timeoutMs = 60_000): TorchFound | { ok: false; problem: string } {
+  const r = spawnSync(python, ['-c', PROBE], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, PYTHONWARNINGS: 'ignore' } });
+  if (r.error) return { ok: false, problem: (r.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : r.error.message };
+  if (r.status !== 0) {
+    const lines = (r.stderr || '').trim().split('\n');
+    return { ok: false, problem: lines[lines.length - 1] || `exit status ${r.status}` };
+  }
+  try {
+    const info = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { torch: string; cuda: boolean; gpus: number; torchvision: string | null };
+    return { ok: true, python, torch: info.torch, cuda: info.cuda, gpus: info.gpus, torchvision: info.torchvision };
+  } catch {
+    return { ok: false, problem: `unexpected probe output: ${r.stdout.slice(0, 200)}` };
+  }
+}
+
+const cache = new Map<string, TorchProbe>();
+
+/** The first candidate that imports torch (cached per candidate list for the life of the process). */
+export function findTorch(env: NodeJS.ProcessEnv = process.env, probe = probePython): TorchProbe {
+  const candidates = pythonCandidates(env);
+  const key = candidates.join('\0');
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const tried: TorchMissing['tried'] = [];
+  let result: TorchProbe | undefined;
+  for (const python of candidates) {
+    const r = probe(python);
+    if (r.ok) {
+      result = r;
+      break;
+    }
+    tried.push({ python: python === env.SGT_PYTHON ? `SGT_PYTHON=${python}` : python, problem: r.problem });
+  }
+  result ??= {
+    ok: false,
+    tried,
+    message: `PyTorch is not importable (tried ${tried.map((t) => `${t.python}: ${t.problem}`).join('; ')}): ${INSTALL_HINT}`,
+  };
+  cache.set(key, result);
+  return result;
+}
+
+/** Forgets cached probes (tests; after the user installed PyTorch). */
+export function clearTorchProbeCache(): void {
+  cache.clear();
+}
+
+/** The folder holding the `sgt_torch` package: dist/torch when bundled, this folder from source. */
+export function torchPackageRoot(): string {
+  for (const dir of [path.join(__dirname, 'torch'), __dirname]) {
+    if (fs.existsSync(path.join(dir, 'sgt_torch', '__main__.py'))) return dir;
+  }
+  throw new Error(`the torch engine's Python package (sgt_torch) is missing next to ${__dirname}: run \`npm run build\``);
+}

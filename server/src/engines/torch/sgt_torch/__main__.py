@@ -1,0 +1,141 @@
+"""The torch engine process, implementing the engine contract of engines/contract.ts:
+
+  python -m sgt_torch --run-dir DIR --data DATA_DIR [--resume]
+
+(--data: the data set exported by the Node launcher, data.py). Every RunEvent is appended
+to DIR/events.jsonl and printed as one JSON line on stdout; free-form logs go to stderr.
+Exit codes: 0 finished, 1 failed (a `failed` event first: configuration, data and
+checkpoint problems with a message, unexpected exceptions with the traceback in `detail`),
+2 usage error, 130 cancelled (SIGTERM / SIGINT -> `cancelled` at the next step boundary;
+a second signal stops at once).
+"""
+import argparse
+import errno
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+
+EXIT = {"finished": 0, "failed": 1, "usage": 2, "cancelled": 130}
+
+
+class _Usage(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise _Usage(message)
+
+
+def main(argv=None):
+    parser = _Parser(prog="sgt_torch", description="Saliency Studio torch engine")
+    parser.add_argument("--run-dir", required=True)
+    parser.add_argument("--data", required=True, help="data set exported by the launcher (data/export.ts)")
+    parser.add_argument("--resume", action="store_true")
+    try:
+        args = parser.parse_args(argv)
+    except _Usage as e:
+        sys.stderr.write(f"{e}\n{parser.format_usage()}")
+        return EXIT["usage"]
+    run_dir = os.path.abspath(args.run_dir)
+    resolved_file = os.path.join(run_dir, "resolved.json")
+    if not os.path.exists(resolved_file):
+        sys.stderr.write(f"sgt_torch: {resolved_file} does not exist (not a run directory)\n")
+        return EXIT["usage"]
+
+    wall0 = time.perf_counter()
+    # imported here so that a usage error does not pay for importing torch
+    from .checkpoint import CheckpointError
+    from .config import ConfigError, parse_config
+    from .data import DataError, RunData
+    from .events import RunWriter, now_iso
+    from .models import ModelError
+    from .train import CancelledError, DivergedError, run_training, summary_line
+
+    try:
+        writer = RunWriter(run_dir)
+    except OSError as e:
+        sys.stderr.write(f"sgt_torch: cannot write to {run_dir}: {e}\n")
+        return EXIT["failed"]
+
+    state = {"cancel": False}
+
+    def emit(body):
+        return writer.event(body)
+
+    def try_emit(body):
+        try:
+            emit(body)
+        except OSError as e:
+            sys.stderr.write(f"sgt_torch: could not write the {body['type']} event: {e}\n")
+
+    def on_signal(signum, _frame):
+        if state["cancel"]:
+            try_emit({"type": "cancelled"})
+            os._exit(EXIT["cancelled"])
+        state["cancel"] = True
+        sys.stderr.write(f"sgt_torch: {signal.Signals(signum).name}: cancelling at the next step\n")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    class Ctx:
+        pass
+
+    ctx = Ctx()
+    ctx.run_dir = run_dir
+    ctx.run_id = os.path.basename(run_dir)
+    ctx.resume = args.resume
+    ctx.writer = writer
+    ctx.emit = emit
+    ctx.cancel_requested = lambda: state["cancel"]
+
+    def log(level, message):
+        sys.stderr.write(f"[{level}] {message}\n")
+        emit({"type": "log", "level": level, "message": message})
+
+    ctx.log = log
+    expected = (ConfigError, DataError, CheckpointError, ModelError, DivergedError)
+    try:
+        try:
+            with open(resolved_file, encoding="utf-8") as f:
+                raw = json.load(f)
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"{resolved_file}: {e}") from e
+        config = parse_config(raw, run_dir)
+        started_at = now_iso()
+        data = RunData(args.data)
+        data_seconds = float(os.environ.get("SGT_TORCH_EXPORT_SECONDS", "0") or 0) + (time.perf_counter() - wall0)
+        summary = run_training(ctx, config, data, {"wall0": wall0, "data_seconds": data_seconds, "started_at": started_at})
+        emit({"type": "finished", "summary": summary_line(summary)})
+        return EXIT["finished"]
+    except CancelledError:
+        try_emit({"type": "cancelled"})
+        return EXIT["cancelled"]
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            try_emit({"type": "failed", "error": f"disk full while writing the run: {e}"})
+            return EXIT["failed"]
+        try_emit({"type": "failed", "error": str(e), "detail": traceback.format_exc()})
+        sys.stderr.write(traceback.format_exc())
+        return EXIT["failed"]
+    except expected as e:
+        try_emit({"type": "failed", "error": str(e)})
+        sys.stderr.write(f"sgt_torch: {e}\n")
+        return EXIT["failed"]
+    except Exception as e:  # anything else is a bug: keep the traceback in the run's record
+        try_emit({"type": "failed", "error": f"{type(e).__name__}: {e}", "detail": traceback.format_exc()})
+        sys.stderr.write(traceback.format_exc())
+        return EXIT["failed"]
+    finally:
+        try:
+            writer.close()
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

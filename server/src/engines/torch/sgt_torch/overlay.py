@@ -1,0 +1,72 @@
+"""Preview overlays, pixel for pixel as engines/tfjs/overlay.ts: one PNG per sample with
+three panels, image | human map (grayscale) | CAM (Turbo) blended 50 % over the grayscale
+image; panels upscaled (nearest) to at least 112 px, 2 px dark gaps; a flat dark middle
+panel for an image without a human map. PNG encoded here (zlib), no imaging library.
+"""
+import math
+import struct
+import zlib
+
+import numpy as np
+
+MIN_PANEL_PX = 112
+GAP = 2
+GAP_RGB = (32, 32, 32)
+NO_MAP_RGB = (48, 48, 48)
+CAM_ALPHA = 0.5
+
+
+def _round(x):
+    """JavaScript Math.round (half up), not numpy's half-to-even."""
+    return np.floor(np.asarray(x, dtype=np.float64) + 0.5)
+
+
+def turbo(x):
+    t = np.clip(np.asarray(x, dtype=np.float64), 0, 1)
+    r = 0.13572138 + t * (4.6153926 + t * (-42.66032258 + t * (132.13108234 + t * (-152.94239396 + t * 59.28637943))))
+    g = 0.09140261 + t * (2.19418839 + t * (4.84296658 + t * (-14.18503333 + t * (4.27729857 + t * 2.82956604))))
+    b = 0.1066733 + t * (12.64194608 + t * (-60.58204836 + t * (110.36276771 + t * (-89.90310912 + t * 27.34824973))))
+    return np.stack([_round(255 * np.clip(c, 0, 1)) for c in (r, g, b)], axis=-1)
+
+
+def encode_png(rgb):
+    """rgb uint8 [H, W, 3] -> PNG bytes (8-bit RGBA, as pngjs writes; filter 0 per row)."""
+    h, w, _ = rgb.shape
+    rgba = np.concatenate([rgb, np.full((h, w, 1), 255, dtype=np.uint8)], axis=2)
+    raw = b"".join(b"\x00" + rgba[y].tobytes() for y in range(h))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+
+
+def render_overlay_rgb(image, human, cam_up):
+    """image [S, S, C] in [0, 1]; human [S, S] or None; cam_up [S, S] CAM at image size -> uint8 [H, W, 3]."""
+    s = image.shape[0]
+    scale = max(1, math.ceil(MIN_PANEL_PX / s))
+    if image.shape[2] == 1:
+        rgb = np.repeat(_round(255 * np.clip(image.astype(np.float64), 0, 1)), 3, axis=2)
+    else:
+        rgb = _round(255 * np.clip(image[:, :, :3].astype(np.float64), 0, 1))
+    if human is not None:
+        h = human.astype(np.float64)
+        lo, hi = float(h.min()), float(h.max())
+        hn = (h - lo) / (hi - lo) if hi > lo else np.zeros_like(h)
+        # float32 as tfjs stores the normalised map, then 0-255
+        mid = np.repeat(_round(255 * hn.astype(np.float32).astype(np.float64))[:, :, None], 3, axis=2)
+    else:
+        mid = np.broadcast_to(np.array(NO_MAP_RGB, dtype=np.float64), (s, s, 3))
+    gray = 0.299 * rgb[:, :, 0] + 0.587 * rgb[:, :, 1] + 0.114 * rgb[:, :, 2]
+    blend = _round((1 - CAM_ALPHA) * gray[:, :, None] + CAM_ALPHA * turbo(cam_up))
+    panel = s * scale
+    out = np.empty((panel, 3 * panel + 2 * GAP, 3), dtype=np.uint8)
+    out[:, :] = GAP_RGB
+    for p, img in enumerate((rgb, mid, blend)):
+        up = np.repeat(np.repeat(img, scale, axis=0), scale, axis=1).astype(np.uint8)
+        out[:, p * (panel + GAP):p * (panel + GAP) + panel] = up
+    return out
+
+
+def render_overlay(image, human, cam_up):
+    return encode_png(render_overlay_rgb(image, human, cam_up))

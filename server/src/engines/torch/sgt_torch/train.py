@@ -1,0 +1,350 @@
+"""The training loop of the torch engine, step for step the tfjs engine's
+(engines/tfjs/train.ts): seeded weights (models.py), the shuffle of epoch e from
+Rng(seed, 2000 + e), `step` events every STEP_EVENT_EVERY steps and at each epoch's last,
+per-epoch evaluation of val / test, a checkpoint per epoch (resume recomputes exactly what
+an uninterrupted run would), previews of CAM overlays, summary.json at the end.
+
+Optimizers are torch.optim.SGD / Adam, whose update rules the tfjs engine copies
+(engines/tfjs/optimizer.ts); the learning rate of each step is set from the same schedule.
+"""
+import math
+import time
+
+import numpy as np
+import torch
+
+from .cam import cam_targets, normalized_cam, resize_maps, saliency_at_cam_size
+from .checkpoint import read_last_pointer, restore_checkpoint, save_checkpoint
+from .config import ConfigError
+from .events import now_iso
+from .losses import cross_entropy_loss, cyborg_loss
+from .metrics import SaliencyAgreement, roc_auc
+from .models import create_model, feature_size, parameter_count
+from .overlay import render_overlay
+from .rng import Rng
+
+STEP_EVENT_EVERY = 10
+SHUFFLE_STREAM_BASE = 2000
+SUPPORTED_METRICS = ("accuracy", "auc", "saliency_mse", "saliency_corr")
+
+
+class CancelledError(Exception):
+    pass
+
+
+class DivergedError(Exception):
+    """The loss stopped being a number: the user's to fix (learning rate), not a crash."""
+
+
+def rnd(x, digits=6):
+    """Number(x.toPrecision(digits)) of train.ts."""
+    return float(f"{x:.{digits}g}") if math.isfinite(x) else x
+
+
+def round_metrics(m):
+    return {k: rnd(v) for k, v in m.items() if math.isfinite(v)}
+
+
+def format_seconds(s):
+    m = int(s // 60)
+    return f"{m}m{round(s - 60 * m):02d}s" if m else f"{s:.1f}s"
+
+
+def learning_rate(train, epoch, step_index, total_steps):
+    lr = train["optimizer"]["lr"]
+    sched = train["schedule"]
+    if sched["type"] == "step":
+        return lr * sched["gamma"] ** math.floor(epoch / sched["every"])
+    if sched["type"] == "cosine":
+        return lr * 0.5 * (1 + math.cos(math.pi * step_index / total_steps))
+    return lr
+
+
+def create_optimizer(opt, params):
+    if opt["type"] == "sgd":
+        return torch.optim.SGD(params, lr=opt["lr"], momentum=opt["momentum"], weight_decay=opt["weight_decay"])
+    return torch.optim.Adam(params, lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]), eps=1e-8, weight_decay=opt["weight_decay"])
+
+
+def select_device(choice):
+    if choice == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("train.device = cuda, but PyTorch sees no CUDA GPU here (use device = auto or cpu)")
+        return torch.device("cuda"), f"cuda ({torch.cuda.get_device_name(0)}): train.device = cuda"
+    if choice == "auto" and torch.cuda.is_available():
+        return torch.device("cuda"), f"cuda ({torch.cuda.get_device_name(0)}): train.device = auto and a CUDA GPU is present"
+    why = "train.device = cpu" if choice == "cpu" else "train.device = auto and PyTorch sees no CUDA GPU"
+    return torch.device("cpu"), f"cpu ({torch.get_num_threads()} threads, PyTorch {torch.__version__}): {why}"
+
+
+class Trainer:
+    def __init__(self, ctx, config, data, device):
+        self.ctx, self.config, self.data, self.device = ctx, config, data, device
+        tr = data.train
+        m = config["model"]
+        self.model = create_model(m["arch"], m["width"], m["hidden"], tr.size, tr.channels, data.classes, config["seed"]).to(device)
+        if device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = create_optimizer(config["train"]["optimizer"], self.model.parameters())
+        self.cam_size = feature_size(m["arch"], tr.size)
+        if self.cam_size is not None and self.cam_size < 1:
+            raise ConfigError(f"data.image_size = {tr.size} is too small for {m['arch']}: its final feature map would be empty")
+        self.has_cam = self.cam_size is not None
+        self.cyborg = config["guidance"]["loss"] == "cyborg" and self.has_cam
+        self.train_saliency = saliency_at_cam_size(tr.saliency, self.cam_size).to(device) if self.cyborg else None
+        self.guided = data.guided.to(device)
+        self.labels = tr.labels.to(device)
+        self.steps_per_epoch = math.ceil(tr.count / config["train"]["batch"])
+        preview_from = next((s for s in (data.val, data.test, data.train) if s.count > 0), None)
+        n_prev = min(config["preview"]["samples"], preview_from.count) if preview_from else 0
+        self.preview_set = (preview_from, n_prev) if preview_from is not None and n_prev > 0 and self.has_cam else None
+        self.metrics_wanted = set(config["evaluate"]["metrics"])
+
+    def notes(self):
+        notes = []
+        unsupported = [m for m in self.config["evaluate"]["metrics"] if m not in SUPPORTED_METRICS]
+        if unsupported:
+            notes.append(f"the torch engine does not compute {', '.join(unsupported)} yet; skipped")
+        if "auc" in self.metrics_wanted and self.data.classes != 2:
+            notes.append(f"auc needs a binary task (this one has {self.data.classes} classes); skipped")
+        if not self.has_cam:
+            arch = self.config["model"]["arch"]
+            if self.metrics_wanted & {"saliency_mse", "saliency_corr"}:
+                notes.append(f"{arch} has no CAM: saliency metrics skipped")
+            if self.config["preview"]["samples"] > 0:
+                notes.append(f"{arch} has no CAM: no preview overlays")
+        return notes
+
+    def describe_model(self):
+        m = self.config["model"]
+        d = {"arch": m["arch"]}
+        if m["arch"] == "mlp":
+            d["hidden"] = m["hidden"]
+        else:
+            d["width"] = m["width"]
+        d["parameters"] = parameter_count(self.model)
+        return d
+
+    def train_step(self, idx, lr):
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+        idx_t = torch.from_numpy(idx)
+        x = self.data.train.batch(idx_t, self.device)
+        idx_d = idx_t.to(self.device)
+        labels = self.labels[idx_d]
+        logits, feats = self.model(x)
+        if self.cyborg:
+            loss, ce, guidance = cyborg_loss(logits, feats, self.model.head.weight, labels, self.train_saliency[idx_d], self.guided[idx_d],
+                                             self.config["guidance"]["alpha"], self.config["guidance"]["cam_class"])
+        else:
+            loss, ce, guidance = cross_entropy_loss(logits, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        correct = int((logits.detach().argmax(dim=1) == labels).sum())
+        r = {"loss": float(loss), "ce": float(ce), "guidance": float(guidance), "correct": correct}
+        if not math.isfinite(r["loss"]):
+            raise DivergedError(f"the loss became {r['loss']} at learning rate {lr}: training diverged; lower train.optimizer.lr")
+        return r
+
+    @torch.no_grad()
+    def evaluate(self, s):
+        batch = self.config["train"]["batch"]
+        k = self.data.classes
+        want_sal = bool(self.metrics_wanted & {"saliency_mse", "saliency_corr"}) and self.has_cam
+        agreement = SaliencyAgreement(s.size) if want_sal else None
+        want_auc = "auc" in self.metrics_wanted and k == 2
+        scores = np.zeros(s.count, dtype=np.float64)
+        correct = 0
+        ce_sum = 0.0
+        for start in range(0, s.count, batch):
+            if self.ctx.cancel_requested():
+                raise CancelledError()
+            idx = torch.arange(start, min(start + batch, s.count))
+            labels = s.labels[idx].to(self.device)
+            logits, feats = self.model(s.batch(idx, self.device))
+            probs = torch.softmax(logits.float(), dim=1)
+            correct += int((probs.argmax(dim=1) == labels).sum())
+            ce_sum += float(-torch.log(probs.gather(1, labels.unsqueeze(1)).clamp(min=1e-30)).sum())
+            if want_auc:
+                scores[start:start + len(idx)] = probs[:, 1].double().cpu().numpy()
+            if agreement is not None and feats is not None:
+                keep = s.has_saliency[idx].bool()
+                if keep.any():
+                    cams = normalized_cam(feats.float(), self.model.head.weight.float(), cam_targets(logits, labels, self.config["guidance"]["cam_class"]))
+                    agreement.add(cams[keep.to(self.device)].cpu(), s.saliency[idx][keep])
+        m = {"accuracy": correct / s.count, "loss": ce_sum / s.count}
+        if want_auc:
+            m["auc"] = roc_auc(scores, s.labels.numpy() == 1)
+        if agreement is not None and agreement.result()["images"] > 0:
+            r = agreement.result()
+            if "saliency_mse" in self.metrics_wanted:
+                m["saliency_mse"] = r["mse"]
+            if "saliency_corr" in self.metrics_wanted:
+                m["saliency_corr"] = r["corr"]
+        return round_metrics(m)
+
+    @torch.no_grad()
+    def preview(self, epoch, step):
+        if not self.preview_set:
+            return
+        s, n = self.preview_set
+        idx = torch.arange(n)
+        labels = s.labels[idx].to(self.device)
+        logits, feats = self.model(s.batch(idx, self.device))
+        cams = normalized_cam(feats.float(), self.model.head.weight.float(), cam_targets(logits, labels, self.config["guidance"]["cam_class"]))
+        up = resize_maps(cams, s.size).cpu().numpy()
+        pngs = []
+        for j in range(n):
+            human = s.saliency[j].numpy() if int(s.has_saliency[j]) == 1 else None
+            pngs.append(render_overlay(s.images_nhwc[j].numpy(), human, up[j]))
+        files = self.ctx.writer.overlay(epoch, step, pngs)
+        self.ctx.emit({"type": "overlay", "epoch": epoch, "step": step, "files": files})
+
+
+def selection_score(m):
+    if "val" in m:
+        return m["val"].get("accuracy", 0)
+    return m.get("train", {}).get("accuracy", 0)
+
+
+def run_training(ctx, config, data, times):
+    if data.train.count == 0:
+        raise ConfigError("the training split is empty")
+    device, device_reason = select_device(config["train"]["device"])
+    trainer = Trainer(ctx, config, data, device)
+    epochs, batch = config["train"]["epochs"], config["train"]["batch"]
+    spe = trainer.steps_per_epoch
+    total_steps = epochs * spe
+
+    start_epoch, step, best, history = 0, 0, None, []
+    seconds = {"train": 0.0, "eval": 0.0, "trainImages": 0}
+    resumed_from, resume_note = None, None
+    if ctx.resume:
+        pointer = read_last_pointer(ctx.run_dir)
+        if pointer:
+            restore_checkpoint(ctx.run_dir, pointer["manifest"], trainer.model, trainer.optimizer)
+            start_epoch, step, best, history = pointer["epoch"], pointer["step"], pointer["best"], pointer["history"]
+            seconds.update(pointer["seconds"])
+            resumed_from = {"epoch": pointer["epoch"], "step": pointer["step"]}
+            if pointer["step"] != pointer["epoch"] * spe:
+                resume_note = f"the checkpoint was taken with {pointer['step'] / pointer['epoch']} steps per epoch, now {spe}: did the data change?"
+        else:
+            resumed_from = {"epoch": 0, "step": 0}
+            resume_note = "no checkpoint yet: starting from the beginning"
+
+    started = {"type": "started", "run": ctx.run_id, "experiment": config["name"], "engine": "torch", "backend": device.type,
+               "backendReason": device_reason, "seed": config["seed"], "epochs": epochs, "stepsPerEpoch": spe}
+    if resumed_from:
+        started["resumedFrom"] = resumed_from
+    ctx.emit(started)
+    ctx.log("info", f"device: {device_reason}")
+    src = config["source"]
+    source = f'builtin("{src.get("name")}")' if src.get("type") == "builtin" else f'folder("{src.get("path")}")'
+    guided_count = int(data.guided.sum())
+    ctx.log("info", f"data {source}: {data.train.count} train / {data.val.count} val / {data.test.count} test images, {data.train.size} px, "
+                    f"{data.train.channels} channel(s), {data.classes} classes"
+                    + ("" if config["guidance"]["loss"] == "none" else f"; {guided_count} training images guided by human saliency")
+                    + f" (exported by the launcher in {times['data_seconds']:.1f} s)")
+    model = trainer.describe_model()
+    loss_desc = "cross-entropy" if config["guidance"]["loss"] == "none" else f"{config['guidance']['loss']} (alpha {config['guidance']['alpha']:g})"
+    ctx.log("info", f"model {model['arch']}: {model['parameters']} parameters; {loss_desc}; {epochs} epochs × {spe} steps of {batch}; {torch.get_num_threads()} thread(s)")
+    for w in data.warnings:
+        ctx.log("warning", w)
+    for n in trainer.notes():
+        ctx.log("warning", n)
+    if resume_note:
+        ctx.log("warning" if resumed_from and resumed_from["step"] else "info", resume_note)
+
+    pv = config["preview"]
+    preview_steps = max(1, round(pv["every"])) if pv["unit"] == "steps" else 0
+    preview_epochs = max(1, round(pv["every"])) if pv["unit"] == "epochs" else 0
+    eval_sets = [s for s in config["evaluate"]["sets"] if s != "train"]
+
+    for e in range(start_epoch, epochs):
+        epoch = e + 1
+        order = np.array(Rng(config["seed"], SHUFFLE_STREAM_BASE + e).shuffle(list(range(data.train.count))), dtype=np.int64)
+        ep = {"loss": 0.0, "ce": 0.0, "guidance": 0.0, "correct": 0, "images": 0}
+        win = dict(ep, since=time.perf_counter())
+        for b in range(spe):
+            if ctx.cancel_requested():
+                raise CancelledError()
+            idx = order[b * batch:min((b + 1) * batch, data.train.count)]
+            lr = learning_rate(config["train"], e, step, total_steps)
+            t0 = time.perf_counter()
+            r = trainer.train_step(idx, lr)
+            seconds["train"] += time.perf_counter() - t0
+            seconds["trainImages"] += len(idx)
+            step += 1
+            for acc in (ep, win):
+                for key in ("loss", "ce", "guidance"):
+                    acc[key] += r[key] * len(idx)
+                acc["correct"] += r["correct"]
+                acc["images"] += len(idx)
+            if step % STEP_EVENT_EVERY == 0 or b == spe - 1:
+                elapsed = time.perf_counter() - win["since"]
+                n = win["images"]
+                ctx.emit({"type": "step", "epoch": epoch, "step": step, "loss": rnd(win["loss"] / n), "ce": rnd(win["ce"] / n),
+                          "guidance": rnd(win["guidance"] / n), "accuracy": rnd(win["correct"] / n), "lr": rnd(lr),
+                          "imagesPerSecond": rnd(n / max(elapsed, 1e-9), 4)})
+                win = {"loss": 0.0, "ce": 0.0, "guidance": 0.0, "correct": 0, "images": 0, "since": time.perf_counter()}
+            if preview_steps and step % preview_steps == 0:
+                trainer.preview(epoch, step)
+
+        n = ep["images"]
+        metrics = {"train": round_metrics({"loss": ep["loss"] / n, "ce": ep["ce"] / n, "guidance": ep["guidance"] / n, "accuracy": ep["correct"] / n})}
+        t0 = time.perf_counter()
+        for split in eval_sets:
+            s = getattr(data, split)
+            if s.count > 0:
+                metrics[split] = trainer.evaluate(s)
+        seconds["eval"] += time.perf_counter() - t0
+        for split in ("train", "val", "test"):
+            if split in metrics:
+                ctx.emit({"type": "epoch", "epoch": epoch, "step": step, "split": split, "metrics": metrics[split]})
+        score = selection_score(metrics)
+        is_best = best is None or score > best["score"]
+        if is_best:
+            best = {"epoch": epoch, "step": step, "score": score, "manifest": ""}
+        history.append({"epoch": epoch, "step": step, "metrics": metrics})
+        rel = save_checkpoint(ctx.writer, trainer.model, trainer.optimizer, config["model"]["arch"], {
+            "epoch": epoch, "step": step, "optimizer": {"type": config["train"]["optimizer"]["type"], "t": step},
+            "rng": {"seed": config["seed"], "shuffleStreamBase": SHUFFLE_STREAM_BASE, "nextEpoch": epoch},
+            "best": best, "history": history, "seconds": seconds}, is_best)
+        if is_best:
+            best["manifest"] = rel.split("/")[-1]
+        ctx.emit({"type": "checkpoint", "epoch": epoch, "step": step, "path": rel, "best": is_best})
+        if preview_epochs and epoch % preview_epochs == 0:
+            trainer.preview(epoch, step)
+
+    last = history[-1] if history else None
+    selected = last
+    if config["train"]["checkpoint"] == "best" and best:
+        selected = next((h for h in history if h["epoch"] == best["epoch"]), last)
+    total = time.perf_counter() - times["wall0"]
+    summary = {
+        "experiment": config["name"], "run": ctx.run_id, "engine": "torch", "backend": device.type, "backendReason": device_reason,
+        "seed": config["seed"], "epochs": epochs, "stepsPerEpoch": spe, "steps": step, "checkpoint": config["train"]["checkpoint"],
+        "selectedEpoch": selected["epoch"] if selected else 0, "bestEpoch": best["epoch"] if best else None,
+        "metrics": selected["metrics"] if selected else {}, "lastEpoch": last["metrics"] if last else {}, "history": history,
+        "data": {"train": data.train.count, "val": data.val.count, "test": data.test.count, "guided": guided_count, "imageSize": data.train.size,
+                 "channels": data.train.channels, "classes": data.classes, **({"classNames": data.class_names} if data.class_names else {})},
+        "model": model,
+        "seconds": {"total": rnd(total, 4), "data": rnd(times["data_seconds"], 4), "train": rnd(seconds["train"], 4), "eval": rnd(seconds["eval"], 4)},
+        "imagesPerSecond": rnd(seconds["trainImages"] / max(seconds["train"], 1e-9), 4),
+        "threads": torch.get_num_threads(), "resumed": bool(resumed_from), "startedAt": times["started_at"], "finishedAt": now_iso(),
+    }
+    ctx.writer.summary(summary)
+    return summary
+
+
+def summary_line(s):
+    parts = []
+    for split in ("test", "val"):
+        m = s["metrics"].get(split, {})
+        if "accuracy" in m:
+            parts.append(f"{split} accuracy {m['accuracy']:.3f}")
+        if "saliency_corr" in m and split == "test":
+            parts.append(f"test saliency corr {m['saliency_corr']:.3f}")
+    which = f"best epoch {s['selectedEpoch']} of {s['epochs']}" if s["checkpoint"] == "best" else f"last epoch {s['selectedEpoch']}"
+    return f"{', '.join(parts) or 'done'} ({which}) in {format_seconds(s['seconds']['total'])} on {s['backend']}, {round(s['imagesPerSecond'])} images/s"
