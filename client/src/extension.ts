@@ -22,6 +22,7 @@ import { DaemonConnection } from './daemon-connection';
 import { RunInfoCache } from './run-info-cache';
 import { RunsProvider, watchRunsFolders } from './runs-view';
 import { RunStatusBar } from './status';
+import { registerWalkthrough } from './walkthrough';
 
 /** Client id: VS Code reads the `saliencyStudio.trace.server` setting from it. */
 const CLIENT_ID = 'saliencyStudio';
@@ -61,6 +62,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   activateTraining(context);
   registerDashboard(context);
+  context.subscriptions.push(...registerWalkthrough(context));
 
   context.subscriptions.push(
     vscode.commands.registerCommand('saliencyStudio.restartLanguageServer', async () => {
