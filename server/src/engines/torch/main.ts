@@ -113,6 +113,7 @@ async function main(): Promise<number> {
     ...process.env,
     PYTHONPATH: [root, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
     PYTHONUNBUFFERED: '1',
+    SGT_TORCH_LAUNCHER_PID: String(process.pid),
     SGT_TORCH_EXPORT_SECONDS: data.seconds.toFixed(3),
   };
   const pyArgs = ['-m', 'sgt_torch', '--run-dir', runDir, '--data', data.dir, ...(resume ? ['--resume'] : [])];

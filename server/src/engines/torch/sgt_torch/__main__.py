@@ -30,6 +30,21 @@ class _Parser(argparse.ArgumentParser):
         raise _Usage(message)
 
 
+def _die_with_parent(launcher_pid):
+    """Linux: be killed with the launcher (engine-torch.js), so `kill -9` of the engine
+    process stops the training too instead of leaving it running unsupervised."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != launcher_pid:  # the launcher died before prctl
+        os._exit(EXIT["failed"])
+
+
 def main(argv=None):
     parser = _Parser(prog="sgt_torch", description="Saliency Studio torch engine")
     parser.add_argument("--run-dir", required=True)
@@ -47,6 +62,9 @@ def main(argv=None):
         return EXIT["usage"]
 
     wall0 = time.perf_counter()
+    launcher = os.environ.get("SGT_TORCH_LAUNCHER_PID", "")
+    if launcher.isdigit():
+        _die_with_parent(int(launcher))
     # imported here so that a usage error does not pay for importing torch
     from .checkpoint import CheckpointError
     from .config import ConfigError, parse_config

@@ -1,0 +1,217 @@
+/**
+ * The torch engine end to end, through its launcher (engines/torch/main.ts, run from source)
+ * as the daemon and `sgt train --foreground` start it: the run directory it writes reads like
+ * a tfjs run's (events, overlays + index, checkpoints, summary), its metrics match the tfjs
+ * engine's on the same tiny experiment, `--resume` after kill -9 ends where an uninterrupted
+ * run ends, SIGTERM cancels, and a missing PyTorch is reported with how to install it.
+ */
+import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PNG } from 'pngjs';
+import { findTorch, clearTorchProbeCache } from '../../../server/src/engines/torch/python';
+import type { RunEvent } from '../../../server/src/protocol';
+import { readEvents, readOverlayIndex, runInfo, timeline } from '../../../server/src/runs/run-dir';
+import { ensureEngineBuilt, makeRunDir, startEngine as startTfjs, type EngineRun } from '../engine-process';
+import { requireTorch, root, scratch } from './helpers';
+
+const SIGNALS: Record<string, number> = { SIGTERM: 15, SIGKILL: 9, SIGINT: 2 };
+const CAPS = { SGT_MAX_TRAIN_IMAGES: '192', SGT_MAX_EVAL_IMAGES: '64' };
+
+const SGT = `experiment tiny_ce {
+  seed = 3
+  data { source = builtin("decoy-mnist")  image_size = 28  annotated = 50% }
+  model { arch = small_cnn  width = 4 }
+  guidance { loss = none }
+  train { epochs = 2  batch = 32  optimizer = adam { lr = 0.003 }  engine = torch }
+  preview { every = 4 steps  samples = 3 }
+}
+experiment tiny_cyborg extends tiny_ce {
+  guidance { loss = cyborg  alpha = 0.5 }
+}
+`;
+
+function ofType<T extends RunEvent['type']>(events: RunEvent[], type: T): Extract<RunEvent, { type: T }>[] {
+  return events.filter((e): e is Extract<RunEvent, { type: T }> => e.type === type);
+}
+
+/** Starts the launcher from source (tsx), in its own process group like the daemon does. */
+function startTorch(runDir: string, python: string, options: { resume?: boolean; env?: NodeJS.ProcessEnv } = {}): EngineRun {
+  const args = ['--require', 'tsx/cjs', path.join(root, 'server/src/engines/torch/main.ts'), '--python', python, '--run-dir', runDir, ...(options.resume ? ['--resume'] : [])];
+  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...CAPS, PYTHONDONTWRITEBYTECODE: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const events: RunEvent[] = [];
+  const waiters: { pred: (e: RunEvent) => boolean; resolve: (e: RunEvent) => void }[] = [];
+  let buffer = '';
+  const run: EngineRun = {
+    child,
+    events,
+    stderr: '',
+    done: new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0)))),
+    waitFor(pred) {
+      const found = events.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        waiters.push({ pred, resolve });
+        void run.done.then((code) => reject(new Error(`the engine exited (${code}) before the awaited event; stderr:\n${run.stderr}`)));
+      });
+    },
+  };
+  child.stdout!.setEncoding('utf8');
+  child.stdout!.on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      if (!line.trim()) continue;
+      const e = JSON.parse(line) as RunEvent;
+      events.push(e);
+      for (const w of waiters.splice(0)) {
+        if (w.pred(e)) w.resolve(e);
+        else waiters.push(w);
+      }
+    }
+  });
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => (run.stderr += chunk));
+  return run;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('torch engine process', function () {
+  this.timeout(300_000);
+  let python = '';
+  let tmp = '';
+  let sgt = '';
+  const runs = () => path.join(tmp, 'runs');
+
+  before(function () {
+    python = requireTorch(this).python;
+    tmp = scratch('engine');
+    sgt = path.join(tmp, 'tiny.sgt');
+    fs.writeFileSync(sgt, SGT);
+  });
+  after(() => {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('trains a tiny CYBORG job into a run directory that reads like a tfjs run, with the tfjs engine’s metrics', async () => {
+    const dir = makeRunDir(runs(), sgt, 'tiny_cyborg');
+    const run = startTorch(dir, python);
+    assert.equal(await run.done, 0, run.stderr);
+    const events = readEvents(dir);
+    assert.deepEqual(events.map((e) => e.type), run.events.map((e) => e.type), 'stdout and events.jsonl carry the same events');
+    const started = ofType(events, 'started')[0];
+    assert.equal(started.engine, 'torch');
+    assert.equal(started.stepsPerEpoch, 6);
+    assert.equal(ofType(events, 'step').at(-1)?.step, 12);
+    assert.deepEqual(ofType(events, 'epoch').map((e) => `${e.epoch}:${e.split}`), ['1:train', '1:val', '1:test', '2:train', '2:val', '2:test']);
+    assert.equal(ofType(events, 'finished').length, 1);
+    const val = ofType(events, 'epoch').find((e) => e.epoch === 2 && e.split === 'val')!.metrics;
+    for (const k of ['accuracy', 'loss', 'saliency_mse', 'saliency_corr']) assert.equal(typeof val[k], 'number', k);
+
+    // overlays: 12 steps / every 4 → 3 previews of 3 PNGs, indexed like the tfjs engine's
+    const index = readOverlayIndex(dir);
+    assert.deepEqual(index.map((e) => e.step), [4, 8, 12]);
+    assert.deepEqual(index[0].files, ['overlays/0000004/0.png', 'overlays/0000004/1.png', 'overlays/0000004/2.png']);
+    const png = PNG.sync.read(fs.readFileSync(path.join(dir, index[2].files[0])));
+    assert.deepEqual([png.width, png.height], [3 * 112 + 4, 112]);
+
+    // checkpoints: pointers name complete files; the summary has the tfjs engine's shape
+    const last = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoints/last.json'), 'utf8'));
+    assert.equal(last.epoch, 2);
+    assert.ok(fs.existsSync(path.join(dir, 'checkpoints', last.manifest)));
+    const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+    assert.equal(summary.engine, 'torch');
+    assert.deepEqual(summary.data, { train: 192, val: 64, test: 64, guided: 96, imageSize: 28, channels: 1, classes: 10 });
+    assert.equal(runInfo(dir).status, 'finished');
+
+    // the tfjs engine on the same experiment: same samples, same init, same updates → the same numbers within float noise
+    await ensureEngineBuilt();
+    const tfDir = makeRunDir(runs(), sgt, 'tiny_cyborg', { train: { engine: 'tfjs', backend: 'cpu' } });
+    const tf = startTfjs(tfDir, { env: CAPS });
+    assert.equal(await tf.done, 0, tf.stderr);
+    const tfSummary = JSON.parse(fs.readFileSync(path.join(tfDir, 'summary.json'), 'utf8'));
+    assert.deepEqual(tfSummary.data, summary.data);
+    for (let e = 0; e < 2; e++) {
+      const a = summary.history[e].metrics;
+      const b = tfSummary.history[e].metrics;
+      for (const k of ['loss', 'ce', 'guidance']) assert.ok(Math.abs(a.train[k] - b.train[k]) < 2e-3, `epoch ${e + 1} train ${k}: torch ${a.train[k]} vs tfjs ${b.train[k]}`);
+      for (const split of ['val', 'test']) {
+        assert.ok(Math.abs(a[split].loss - b[split].loss) < 2e-3, `epoch ${e + 1} ${split} loss: ${a[split].loss} vs ${b[split].loss}`);
+        assert.ok(Math.abs(a[split].accuracy - b[split].accuracy) <= 2 / 64 + 1e-9, `epoch ${e + 1} ${split} accuracy: ${a[split].accuracy} vs ${b[split].accuracy}`);
+        assert.ok(Math.abs(a[split].saliency_corr - b[split].saliency_corr) < 0.01, `epoch ${e + 1} ${split} saliency_corr: ${a[split].saliency_corr} vs ${b[split].saliency_corr}`);
+      }
+    }
+  });
+
+  it('--resume after kill -9 ends with the metrics of an uninterrupted run', async () => {
+    const patch = { train: { epochs: 3, optimizer: { type: 'sgd', lr: 0.05, momentum: 0.9, weight_decay: 0.0001 }, schedule: { type: 'cosine' } } };
+    const straightDir = makeRunDir(runs(), sgt, 'tiny_cyborg', patch);
+    const crashDir = makeRunDir(runs(), sgt, 'tiny_cyborg', patch);
+    const straight = startTorch(straightDir, python);
+    assert.equal(await straight.done, 0, straight.stderr);
+
+    const crashing = startTorch(crashDir, python);
+    await crashing.waitFor((e) => e.type === 'checkpoint' && e.epoch === 1);
+    const pids = fs.readFileSync(`/proc/${crashing.child.pid}/task/${crashing.child.pid}/children`, 'utf8').trim().split(/\s+/).map(Number);
+    crashing.child.kill('SIGKILL'); // the launcher alone: its Python must die with it
+    await crashing.done;
+    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!pids.some(alive), 'the Python engine died with its launcher');
+    assert.ok(!readEvents(crashDir).some((e) => e.type === 'finished'), 'the crash came too late to test anything');
+
+    const resumed = startTorch(crashDir, python, { resume: true });
+    assert.equal(await resumed.done, 0, resumed.stderr);
+    const started = ofType(resumed.events, 'started')[0];
+    assert.ok(started.resumedFrom && started.resumedFrom.epoch >= 1);
+    const a = JSON.parse(fs.readFileSync(path.join(straightDir, 'summary.json'), 'utf8'));
+    const b = JSON.parse(fs.readFileSync(path.join(crashDir, 'summary.json'), 'utf8'));
+    assert.equal(b.resumed, true);
+    assert.deepEqual(b.history, a.history);
+    const epochsOf = (dir: string) => ofType(timeline(readEvents(dir)), 'epoch').map((e) => [e.epoch, e.split, e.metrics]);
+    assert.deepEqual(epochsOf(crashDir), epochsOf(straightDir));
+  });
+
+  it('SIGTERM cancels at the next step: `cancelled` event, exit 130', async () => {
+    const dir = makeRunDir(runs(), sgt, 'tiny_ce', { train: { epochs: 50 } });
+    const run = startTorch(dir, python);
+    await run.waitFor((e) => e.type === 'step');
+    process.kill(-run.child.pid!, 'SIGTERM'); // the process group, as the daemon and the CLI do
+    assert.equal(await run.done, 130, run.stderr);
+    assert.equal(readEvents(dir).at(-1)?.type, 'cancelled');
+    assert.equal(runInfo(dir).status, 'cancelled');
+  });
+
+  it('an experiment the engine cannot train fails with the key to change; usage errors exit 2', async () => {
+    const dir = makeRunDir(runs(), sgt, 'tiny_ce', { guidance: { loss: 'rrr' } });
+    const run = startTorch(dir, python);
+    assert.equal(await run.done, 1);
+    assert.match(ofType(readEvents(dir), 'failed')[0].error, /guidance\.loss = rrr is not supported by the torch engine/);
+    const usage = startTorch(path.join(tmp, 'nowhere'), python);
+    assert.equal(await usage.done, 2);
+  });
+
+  it('without PyTorch: every interpreter tried is named, with how to install it', () => {
+    clearTorchProbeCache();
+    const probe = (py: string) => ({ ok: false as const, problem: py.includes('nope') ? 'not found' : "ModuleNotFoundError: No module named 'torch'" });
+    const r = findTorch({ SGT_PYTHON: '/opt/nope/python' }, probe);
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.deepEqual(r.tried.map((t) => t.python), ['SGT_PYTHON=/opt/nope/python', 'python3', '/usr/bin/python3']);
+    assert.match(r.message, /^PyTorch is not importable \(tried SGT_PYTHON=\/opt\/nope\/python: not found; python3: ModuleNotFoundError/);
+    assert.match(r.message, /apt-get install python3-torch/);
+    assert.match(r.message, /sgt train --python/);
+    clearTorchProbeCache();
+    assert.equal(findTorch({ SGT_PYTHON: python }).ok, true, 'SGT_PYTHON is tried first');
+  });
+});
