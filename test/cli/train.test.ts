@@ -68,7 +68,7 @@ describe('sgt train / runs / report', function () {
       const err = r.stderr.split('\n');
       // non-TTY: plain lines, no carriage returns or escape sequences
       assert.ok(!r.stderr.includes('\r') && !r.stderr.includes('\x1b'), JSON.stringify(r.stderr));
-      assert.ok(err[0].startsWith('plain: training in the foreground with the tfjs engine (train.engine = auto; the torch engine is not available yet'), err[0]);
+      assert.ok(err[0].startsWith('plain: training in the foreground with the tfjs engine (train.engine = auto; '), err[0]);
       assert.match(r.stderr, /^ {2}run: \.sgt\/runs\/plain-\d{8}-\d{6}-[0-9a-f]{4}$/m);
       assert.ok(err.includes('plain: started on tfjs, backend fake (test double: no tensors); 2 epochs × 4 steps'), r.stderr);
       assert.ok(err.some((l) => /^plain: step 1\/8 \(12%\) · epoch 1\/2 · loss \d\.\d{4} · acc 0\.\d{3} · 1,001 img\/s$/.test(l)), r.stderr);

@@ -32,7 +32,9 @@ describe('start-run', function () {
       assert.deepEqual(guided.extends, ['plain']);
       assert.equal((guided.guidance as { loss: string }).loss, 'cyborg');
       assert.equal((guided.train as { epochs: number }).epochs, 2);
-      assert.deepEqual(plan.runs[0].engine, { engine: 'tfjs', reason: 'train.engine = auto; the torch engine is not available yet, so auto means tfjs' });
+      // auto: tfjs unless PyTorch sees a CUDA GPU (none on test machines)
+      assert.equal(plan.runs[0].engine.engine, 'tfjs');
+      assert.match(plan.runs[0].engine.reason, /^train\.engine = auto; (PyTorch \S+ sees no CUDA GPU|PyTorch is not importable), so tfjs$/);
     });
 
     it('applies --epochs and picks experiments by name', () => {
@@ -66,6 +68,8 @@ describe('start-run', function () {
       assert.equal(chooseEngine({ train: { engine: 'torch' } }).engine, 'torch');
       assert.equal(chooseEngine({ train: { engine: 'tfjs' } }).reason, 'train.engine = tfjs');
       assert.equal(chooseEngine({}).engine, 'tfjs');
+      assert.deepEqual(chooseEngine({ model: { arch: 'resnet18' } }), { engine: 'torch', reason: 'train.engine = auto; model.arch = resnet18 needs the torch engine' });
+      assert.equal(chooseEngine({ train: { engine: 'auto', devices: 2 } }).engine, 'torch');
     });
   });
 

@@ -82,9 +82,10 @@ export async function runCli(args: readonly string[], io: CliIO): Promise<number
     .option('--resume <run>', 'continue an interrupted run (a run directory or run id) from its last checkpoint')
     .option('--report <file>', 'after training, write an HTML report comparing the runs of this command')
     .option('-v, --verbose', 'also show the engine\'s own output (foreground)')
+    .option('--python <path>', 'Python interpreter for the torch engine (default: $SGT_PYTHON, then python3, then /usr/bin/python3: the first that imports torch)')
     .addHelpText(
       'after',
-      '\nEngines: train.engine = auto means tfjs for now (the torch engine is not available yet).\n' +
+      '\nEngines: train.engine = auto means torch when PyTorch sees a CUDA GPU (or the experiment needs torch), else tfjs.\n' +
         'Progress goes to stderr (a live bar on a terminal, a line every 10 s otherwise: SGT_PROGRESS_INTERVAL=<seconds>);\n' +
         'each run\'s final metrics and directory go to stdout.\n' +
         'Testing hook: SGT_ENGINE_COMMAND_TFJS / SGT_ENGINE_COMMAND_TORCH = a JSON array (command and leading\n' +

@@ -43,6 +43,8 @@ export interface TrainFlags {
   resume?: string;
   report?: string;
   verbose?: boolean;
+  /** Python interpreter for the torch engine (sets SGT_PYTHON for this command's engines). */
+  python?: string;
 }
 
 export const EXIT_INTERRUPTED = 130;
@@ -76,6 +78,7 @@ interface Context {
 }
 
 export async function trainCommand(file: string | undefined, flags: TrainFlags, io: CliIO): Promise<number> {
+  if (flags.python) io = { ...io, env: { ...io.env, SGT_PYTHON: flags.python.includes('/') ? path.resolve(io.cwd, flags.python) : flags.python } };
   const err = styleFor(io.stderr, io.env);
   const runsDir = path.resolve(io.cwd, flags.runsDir ?? defaultRunsDir());
   const epochs = flags.epochs === undefined ? undefined : positiveInt(flags.epochs, '--epochs');
@@ -103,7 +106,7 @@ export async function trainCommand(file: string | undefined, flags: TrainFlags, 
     } catch (e) {
       throw new UsageError(`cannot read '${file}': ${describeFsError(e)}`);
     }
-    const plan = setup(() => planRuns({ file: abs, text: sgtText, experiments: flags.experiment, epochs, workspaceRoot: workspaceFor(abs, io.cwd) }));
+    const plan = setup(() => planRuns({ file: abs, text: sgtText, experiments: flags.experiment, epochs, workspaceRoot: workspaceFor(abs, io.cwd), env: io.env }));
     const shown = plan.diagnostics.filter((d) => d.severity !== 'info');
     if (shown.length) io.stderr.write(formatText([{ file, diagnostics: shown }], err));
     if (!plan.ok) {

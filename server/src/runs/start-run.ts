@@ -14,10 +14,12 @@ import type { EngineName } from '../engines/contract';
 import type { ResolvedExperiment } from '../dsl/resolve';
 import { resolveExperiment } from '../dsl/resolve';
 import { LineIndex } from '../dsl/text';
+import { ARCHITECTURES } from '../dsl/schema';
 import { analyze, didYouMean } from '../dsl/validate';
+import { findTorch } from '../engines/torch/python';
 import type { RunEvent } from '../protocol';
 import { startEngine, type EngineOutcome, type EngineProcess } from './engine-process';
-import { createRunDir, readJsonFile, RUN_FILES } from './run-dir';
+import { createRunDir, readEvents, readJsonFile, RUN_FILES } from './run-dir';
 
 /** Bad input that stops a run before it starts: an unknown experiment, a bad override, an engine that cannot run here. */
 export class RunSetupError extends Error {
@@ -65,6 +67,8 @@ export interface PlanOptions {
   epochs?: number;
   /** Folder that data paths must stay inside (as for `sgt check`). */
   workspaceRoot: string;
+  /** Environment for `engine = auto`'s PyTorch probe (SGT_PYTHON); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -103,7 +107,7 @@ export function planRuns(options: PlanOptions): RunPlan {
     if (!resolved) return { ok: false, diagnostics };
     const spec: RunSpec = { ...resolved, baseDir: path.dirname(options.file), file: options.file };
     if (options.epochs !== undefined) spec.train = { ...asObject(spec.train), epochs: options.epochs };
-    runs.push({ experiment: name, resolved: spec, engine: chooseEngine(spec) });
+    runs.push({ experiment: name, resolved: spec, engine: chooseEngine(spec, options.env) });
   }
   return { ok: true, runs, text, diagnostics };
 }
@@ -113,14 +117,24 @@ function asObject(v: unknown): Record<string, never> {
 }
 
 /**
- * Which engine trains an experiment. `auto` means torch when PyTorch and a CUDA GPU
- * are there (schema.ts); the torch engine does not exist yet, so `auto` is tfjs for now.
+ * Which engine trains an experiment. `auto` (schema.ts) means torch when the experiment
+ * needs it (a torch-only architecture, several devices or nodes) or when PyTorch is
+ * importable and sees a CUDA GPU (engines/torch/python.ts, probed once per process), else tfjs.
  */
-export function chooseEngine(resolved: { [key: string]: unknown }): EngineChoice {
-  const setting = asObject(resolved.train).engine as unknown;
+export function chooseEngine(resolved: { [key: string]: unknown }, env: NodeJS.ProcessEnv = process.env): EngineChoice {
+  const train = asObject(resolved.train) as { [key: string]: unknown };
+  const setting = train.engine;
   if (setting === 'tfjs') return { engine: 'tfjs', reason: 'train.engine = tfjs' };
   if (setting === 'torch') return { engine: 'torch', reason: 'train.engine = torch' };
-  return { engine: 'tfjs', reason: 'train.engine = auto; the torch engine is not available yet, so auto means tfjs' };
+  const arch = (asObject(resolved.model) as { [key: string]: unknown }).arch;
+  const spec = typeof arch === 'string' ? ARCHITECTURES[arch] : undefined;
+  if (spec && !spec.engines.includes('tfjs')) return { engine: 'torch', reason: `train.engine = auto; model.arch = ${String(arch)} needs the torch engine` };
+  for (const key of ['devices', 'nodes']) {
+    if (typeof train[key] === 'number' && (train[key] as number) > 1) return { engine: 'torch', reason: `train.engine = auto; train.${key} = ${String(train[key])} needs the torch engine` };
+  }
+  const torch = findTorch(env);
+  if (torch.ok && torch.cuda) return { engine: 'torch', reason: `train.engine = auto; PyTorch ${torch.torch} (${torch.python}) sees a CUDA GPU` };
+  return { engine: 'tfjs', reason: `train.engine = auto; ${torch.ok ? `PyTorch ${torch.torch} sees no CUDA GPU` : 'PyTorch is not importable'}, so tfjs` };
 }
 
 /** The engine's command line; throws RunSetupError when it cannot run here (not built, torch missing, a bad override). */
@@ -141,7 +155,10 @@ export function createRun(run: PlannedRun, runsDir: string, sgtText: string): st
 export function resumableRun(runDir: string): { runDir: string; experiment: string; engine: EngineChoice } {
   const resolved = readJsonFile<RunSpec>(path.join(runDir, RUN_FILES.resolved));
   if (!resolved || typeof resolved !== 'object') throw new RunSetupError(`'${runDir}' is not a run directory (no readable ${RUN_FILES.resolved})`);
-  return { runDir, experiment: String(resolved.name), engine: chooseEngine(resolved) };
+  // the engine that started the run resumes it: checkpoints are engine-specific
+  const started = readEvents(runDir).find((e) => e.type === 'started');
+  const engine: EngineChoice = started?.type === 'started' ? { engine: started.engine, reason: `resuming a ${started.engine} run` } : chooseEngine(resolved);
+  return { runDir, experiment: String(resolved.name), engine };
 }
 
 export interface RunEngineOptions {
