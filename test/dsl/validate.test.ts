@@ -386,6 +386,12 @@ describe('dsl validator', () => {
       clean(check(exp('  train { engine = torch  devices = 2 }')));
     });
 
+    it('the torch engine unavailable here (an injected probe): a warning at the engine setting', () => {
+      const torch = () => ({ available: false, detail: 'PyTorch is not importable (tried python3: not found): install PyTorch' });
+      expectOne(check(exp('  train { engine = torch }'), { torch }), { code: 'engine-unavailable', severity: 'warning', text: 'torch', words: ['cannot run here: PyTorch is not importable'] });
+      clean(check(exp('  train { engine = tfjs }'), { torch }));
+    });
+
     it('annotation = boxes without a boxes file', () => {
       const a = check('experiment a {\n  data { source = folder("data")  annotation = boxes }\n}\n');
       expectOne(a, { code: 'missing-key', severity: 'error', text: 'boxes', words: ['`annotation = boxes` needs `boxes = "boxes.json"`'] });

@@ -8,6 +8,7 @@ import { DataScanner, isInside } from '../dsl/files';
 import { LineIndex } from '../dsl/text';
 import { analyze } from '../dsl/validate';
 import type { SourceFile } from './inputs';
+import { torchAvailability } from '../engines/torch/python';
 
 /** A diagnostic as the CLI reports it. Lines and columns are 1-based; `endColumn` is exclusive. */
 export interface ReportedDiagnostic {
@@ -41,6 +42,7 @@ export function checkSources(sources: readonly SourceFile[], options: CheckOptio
       filePath: source.absPath,
       workspaceRoot: options.workspace ?? workspaceFor(source.absPath, options.cwd),
       scanner,
+      torch: () => torchAvailability(),
     });
     const lines = new LineIndex(source.text);
     const diagnostics = analysis.diagnostics

@@ -58,6 +58,7 @@ export const DIAGNOSTIC_CODES = {
   // cross-key rules
   'not-applicable': 'A key that has no effect with the other settings (e.g. `alpha` without `loss = cyborg`).',
   'incompatible': 'Two settings that cannot be combined.',
+  'engine-unavailable': 'The experiment trains on the torch engine, but no Python here imports PyTorch (a warning: the file may be run elsewhere).',
   // files and data
   'path-not-found': 'A file or folder that does not exist.',
   'path-outside-workspace': 'A path that leads outside the workspace folder.',

@@ -37,6 +37,11 @@ export interface AnalyzeOptions {
   workspaceRoot?: string;
   /** Shared scan cache; a fresh one is used when absent. */
   scanner?: DataScanner;
+  /**
+   * Whether the torch engine can run here (engines/torch/python.ts, a cached probe), asked
+   * only for experiments that train on it; absent: not checked. Injected to keep this module pure.
+   */
+  torch?: () => { available: boolean; detail: string };
 }
 
 /** Where an effective setting comes from. */
@@ -520,6 +525,11 @@ class Validator {
       if (engine === 'tfjs' && n > 1) {
         this.rule(m, [k, 'train.engine'], 'error', 'incompatible', `Distributed training (${k.split('.')[1]} = ${n}) needs the torch engine: set \`engine = torch\`.`);
       }
+    }
+    const autoNeedsTorch = engine === 'auto' && ((archInfo && !archInfo.engines.includes('tfjs')) || Number(get('train.devices')) > 1 || Number(get('train.nodes')) > 1);
+    if ((engine === 'torch' || autoNeedsTorch) && this.options.torch) {
+      const torch = this.options.torch();
+      if (!torch.available) this.rule(m, ['train.engine', 'model.arch', 'train.devices', 'train.nodes'], 'warning', 'engine-unavailable', `This experiment trains on the torch engine, which cannot run here: ${torch.detail}`);
     }
     // annotation source
     const annotation = get('data.annotation');

@@ -12,6 +12,7 @@ import { URI } from 'vscode-uri';
 import { DataScanner, isInside } from '../dsl/files';
 import { LineIndex } from '../dsl/text';
 import { analyze, type Analysis } from '../dsl/validate';
+import { torchAvailability } from '../engines/torch/python';
 
 export interface AnalyzedDocument {
   uri: string;
@@ -50,7 +51,7 @@ export class DocumentStore {
     if (hit && hit.version === version && hit.analysis.text === text) return hit;
     const filePath = filePathOf(uri);
     const workspaceRoot = filePath ? this.workspaceRootOf(filePath) : undefined;
-    const analysis = analyze(text, { filePath, workspaceRoot, scanner: this.scanner });
+    const analysis = analyze(text, { filePath, workspaceRoot, scanner: this.scanner, torch: () => torchAvailability() });
     const result: AnalyzedDocument = { uri, version, analysis, lines: new LineIndex(text), filePath, workspaceRoot };
     this.cache.set(uri, result);
     return result;

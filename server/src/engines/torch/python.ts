@@ -104,3 +104,9 @@ export function torchPackageRoot(): string {
   }
   throw new Error(`the torch engine's Python package (sgt_torch) is missing next to ${__dirname}: run \`npm run build\``);
 }
+
+/** The probe as the validator takes it (dsl/validate.ts AnalyzeOptions.torch). */
+export function torchAvailability(env: NodeJS.ProcessEnv = process.env): { available: boolean; detail: string } {
+  const found = findTorch(env);
+  return found.ok ? { available: true, detail: `PyTorch ${found.torch} (${found.python})${found.cuda ? `, ${found.gpus} CUDA GPU(s)` : ', no CUDA GPU'}` } : { available: false, detail: found.message };
+}
