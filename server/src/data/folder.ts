@@ -39,7 +39,7 @@ export interface FolderData extends ImageSplits {
 
 export class DataError extends Error {}
 
-interface Decoded {
+export interface Decoded {
   width: number;
   height: number;
   /** RGBA bytes. */
@@ -59,7 +59,7 @@ export function decodeImage(file: string): Decoded {
 }
 
 /** Channel planes of an image resized to size×size, as interleaved channels-last floats in [0, 1]. */
-function toPixels(d: Decoded, channels: 1 | 3, size: number, out: Float32Array, offset: number): void {
+export function toPixels(d: Decoded, channels: 1 | 3, size: number, out: Float32Array, offset: number): void {
   // center-crop to a square first so resizing never distorts the aspect ratio
   const side = Math.min(d.width, d.height);
   const x0 = Math.floor((d.width - side) / 2);

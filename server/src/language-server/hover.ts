@@ -1,7 +1,9 @@
 /**
  * Hover: documentation from the schema, the effective value of a key in the
  * experiment under the cursor (set, inherited or default), `extends` chains,
- * and what a data source contains.
+ * what a data source contains and, given a PreviewContext, saliency previews:
+ * thumbnails of the data with its human maps on data sources and data paths, the
+ * latest run's CAM overlays on an experiment's name (saliency-preview.ts).
  */
 import { MarkupKind, type Hover } from 'vscode-languageserver/node';
 import type { Span } from '../dsl/ast';
@@ -11,9 +13,13 @@ import { applicabilityOf, keyApplies, type ExperimentModel } from '../dsl/valida
 import type { AnalyzedDocument } from './documents';
 import { toRange } from './convert';
 import { dataSummaryMarkdown, experimentMarkdown } from './experiment-info';
+import { dataPreviewMarkdown, runPreviewMarkdown, type PreviewContext } from './saliency-preview';
 import { blockDocMarkdown, effectiveValue, expectedType, keyDocMarkdown, modelOf, valueDocs } from './schema-info';
 
-export function hover(doc: AnalyzedDocument, offset: number): Hover | null {
+/** Keys whose hover shows the data preview: the source and the folders it reads. */
+const DATA_PREVIEW_KEYS = new Set(['data.source', 'data.images', 'data.saliency']);
+
+export function hover(doc: AnalyzedDocument, offset: number, previews?: PreviewContext): Hover | null {
   const { analysis } = doc;
   const ctx = contextAt(analysis.file, analysis.text, offset);
   const answer = (markdown: string | undefined, range: Span): Hover | null =>
@@ -21,40 +27,60 @@ export function hover(doc: AnalyzedDocument, offset: number): Hover | null {
   switch (ctx.kind) {
     case 'experimentName': {
       const model = modelOf(analysis, ctx.experiment);
-      return ctx.name && model ? answer(experimentMarkdown(model), ctx.name) : null;
+      if (!ctx.name || !model) return null;
+      return answer(joinParts([experimentMarkdown(model), preview(previews, (p) => runPreviewMarkdown(model.name, p))]), ctx.name);
     }
     case 'extends': {
       const model = ctx.target ? analysis.experiments.get(ctx.target.name) : undefined;
       return ctx.target && model ? answer(experimentMarkdown(model), ctx.target) : null;
     }
     case 'key':
-      return ctx.entry ? answer(keyHover(doc, ctx), ctx.entry.key) : null;
+      return ctx.entry ? answer(keyHover(doc, ctx, previews), ctx.entry.key) : null;
     case 'value': {
       const node = ctx.node;
       if (!node) return null;
-      if (node.kind === 'word') return answer(valueHover(doc, ctx, node.name), node);
-      if (node.kind === 'call' && ctx.onCallee) return answer(valueHover(doc, ctx, node.callee.name), node.callee);
-      if (node.kind === 'number') return answer(keyHoverAt(doc, ctx), node);
+      if (node.kind === 'word') return answer(valueHover(doc, ctx, node.name, previews), node);
+      if (node.kind === 'call' && ctx.onCallee) return answer(valueHover(doc, ctx, node.callee.name, previews), node.callee);
+      if (node.kind === 'number') return answer(keyHoverAt(doc, ctx, previews), node);
       return null;
     }
     case 'unit':
-      return answer(keyHoverAt(doc, ctx), ctx.number);
+      return answer(keyHoverAt(doc, ctx, previews), ctx.number);
     case 'string': {
       const t = expectedType(ctx);
       const range = { start: ctx.node.start, end: ctx.node.end };
       if (t?.type === 'enum') {
         const d = lookupOwn(t.values, ctx.node.value);
-        return answer(d ? `**${ctx.node.value}**\n\n${d}${dataLine(doc, ctx)}` : undefined, range);
+        return answer(d ? `**${ctx.node.value}**\n\n${d}${dataLine(doc, ctx, previews)}` : undefined, range);
       }
-      return answer(keyHoverAt(doc, ctx), range);
+      return answer(keyHoverAt(doc, ctx, previews), range);
     }
     default:
       return null;
   }
 }
 
+/** The markdown of a preview, or undefined without previews; a failure becomes a one-line note, never a lost hover. */
+function preview(previews: PreviewContext | undefined, build: (p: PreviewContext) => string | undefined): string | undefined {
+  if (!previews) return undefined;
+  try {
+    return build(previews);
+  } catch (e) {
+    return `*(saliency preview unavailable: ${(e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200)})*`;
+  }
+}
+
+function joinParts(parts: (string | undefined)[]): string {
+  return parts.filter((p): p is string => !!p).join('\n\n');
+}
+
+/** The data summary, followed by the data preview. */
+function dataMarkdown(model: ExperimentModel, previews: PreviewContext | undefined): string {
+  return joinParts([dataSummaryMarkdown(model.data!), preview(previews, (p) => dataPreviewMarkdown(model, p))]);
+}
+
 /** Hover on a key (or a nested block name). */
-function keyHover(doc: AnalyzedDocument, ctx: KeyContext): string | undefined {
+function keyHover(doc: AnalyzedDocument, ctx: KeyContext, previews: PreviewContext | undefined): string | undefined {
   const entry = ctx.entry!;
   const name = entry.key.name;
   const model = modelOf(doc.analysis, ctx.experiment);
@@ -65,10 +91,10 @@ function keyHover(doc: AnalyzedDocument, ctx: KeyContext): string | undefined {
     const parts = [blockDocMarkdown(blockPath.join('.'), sub)];
     const values = effectiveBlockMarkdown(doc, { experiment: ctx.experiment, blockPath, block: entry.block }, model);
     if (values) parts.push(values);
-    if (name === 'data' && ctx.blockPath.length === 0 && model?.data) parts.push(dataSummaryMarkdown(model.data));
+    if (name === 'data' && ctx.blockPath.length === 0 && model?.data) parts.push(dataMarkdown(model, previews));
     return parts.join('\n\n');
   }
-  return keyMarkdown(doc, ctx, name, model);
+  return keyMarkdown(doc, ctx, name, model, previews);
 }
 
 /** The effective value of every key of a block in this experiment: set here, inherited (from which experiment) or default. */
@@ -88,11 +114,11 @@ function effectiveBlockMarkdown(doc: AnalyzedDocument, where: InBlock, model: Ex
 }
 
 /** Hover on a value that has no documentation of its own: the key it belongs to. */
-function keyHoverAt(doc: AnalyzedDocument, at: AtValue): string | undefined {
-  return keyMarkdown(doc, at, at.key, modelOf(doc.analysis, at.experiment));
+function keyHoverAt(doc: AnalyzedDocument, at: AtValue, previews: PreviewContext | undefined): string | undefined {
+  return keyMarkdown(doc, at, at.key, modelOf(doc.analysis, at.experiment), previews);
 }
 
-function keyMarkdown(doc: AnalyzedDocument, where: KeyContext | AtValue, key: string, model: ExperimentModel | undefined): string | undefined {
+function keyMarkdown(doc: AnalyzedDocument, where: KeyContext | AtValue, key: string, model: ExperimentModel | undefined, previews: PreviewContext | undefined): string | undefined {
   const ks = lookupOwn(blockSchemaAt(where.blockPath)?.keys, key);
   if (!ks) return undefined;
   const keyPath = [...where.blockPath, key].join('.');
@@ -106,22 +132,26 @@ function keyMarkdown(doc: AnalyzedDocument, where: KeyContext | AtValue, key: st
   if (model && where.blockPath.length <= 1 && !keyApplies(ks, applicabilityOf(model))) {
     parts.push(`⚠ Has no effect in \`${model.name}\` with its current settings.`);
   }
-  if (keyPath === 'data.source' && model?.data) parts.push(dataSummaryMarkdown(model.data));
+  if (keyPath === 'data.source' && model?.data) parts.push(dataMarkdown(model, previews));
+  else if (DATA_PREVIEW_KEYS.has(keyPath) && model?.data) {
+    const thumbs = preview(previews, (p) => dataPreviewMarkdown(model, p));
+    if (thumbs) parts.push(thumbs);
+  }
   return parts.join('\n\n');
 }
 
 /** Hover on an enum word or a call name: its documentation. */
-function valueHover(doc: AnalyzedDocument, at: AtValue, word: string): string | undefined {
+function valueHover(doc: AnalyzedDocument, at: AtValue, word: string, previews: PreviewContext | undefined): string | undefined {
   const t = expectedType(at);
   const variant = t?.type === 'call' ? lookupOwn(t.variants, word) : undefined;
-  if (variant) return `**${callSignature(word, variant)}**\n\n${variant.doc}${dataLine(doc, at)}`;
+  if (variant) return `**${callSignature(word, variant)}**\n\n${variant.doc}${dataLine(doc, at, previews)}`;
   const d = lookupOwn(valueDocs(t), word);
   return d ? `**${word}** (${at.key})\n\n${d}` : undefined;
 }
 
-/** The data summary, appended when hovering the value of `data.source`. */
-function dataLine(doc: AnalyzedDocument, at: AtValue): string {
+/** The data summary and preview, appended when hovering the value of `data.source`. */
+function dataLine(doc: AnalyzedDocument, at: AtValue, previews: PreviewContext | undefined): string {
   if (at.keyPath !== 'data.source') return '';
-  const data = modelOf(doc.analysis, at.experiment)?.data;
-  return data ? '\n\n' + dataSummaryMarkdown(data) : '';
+  const model = modelOf(doc.analysis, at.experiment);
+  return model?.data ? '\n\n' + dataMarkdown(model, previews) : '';
 }

@@ -22,6 +22,7 @@ import { DocumentStore, type AnalyzedDocument } from './documents';
 import { foldingRanges } from './folding';
 import { formatDocument } from './formatting';
 import { hover } from './hover';
+import { previewContextFor } from './saliency-preview';
 import { definition, prepareRename, references, rename } from './navigation';
 import { resolveRequest } from './resolve-request';
 import { safely } from './safe';
@@ -34,12 +35,14 @@ export function startServer(connection: Connection): DocumentStore {
   const documents = new TextDocuments(TextDocument);
   const store = new DocumentStore(documents, new DataScanner());
   let watchFolders = false;
+  let configurationPull = false;
   let folders: string[] = [];
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
     folders = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
     store.setWorkspaceFolders(folders);
     watchFolders = params.capabilities.workspace?.workspaceFolders === true;
+    configurationPull = params.capabilities.workspace?.configuration === true;
     const prepareSupport = params.capabilities.textDocument?.rename?.prepareSupport === true;
     return {
       capabilities: {
@@ -106,7 +109,13 @@ export function startServer(connection: Connection): DocumentStore {
   const offsetOf = (doc: AnalyzedDocument, position: { line: number; character: number }) => doc.lines.offsetAt(position);
 
   connection.onCompletion((p) => onDoc('completion', [], (doc) => completions(doc, offsetOf(doc, p.position), p.context))(p.textDocument.uri));
-  connection.onHover((p) => onDoc('hover', null, (doc) => hover(doc, offsetOf(doc, p.position)))(p.textDocument.uri));
+  // hovers show the latest run of an experiment: the runs folder is a setting of the editor, asked per hover (one round trip)
+  const runsFolderSetting = async (uri: string): Promise<unknown> =>
+    configurationPull ? connection.workspace.getConfiguration({ scopeUri: uri, section: 'saliencyStudio.runsFolder' }).catch(() => undefined) : undefined;
+  connection.onHover(async (p) => {
+    const setting = await runsFolderSetting(p.textDocument.uri);
+    return onDoc('hover', null, (doc) => hover(doc, offsetOf(doc, p.position), previewContextFor(doc.workspaceRoot, doc.filePath, setting)))(p.textDocument.uri);
+  });
   connection.onDocumentSymbol((p) => onDoc('document symbols', [], documentSymbols)(p.textDocument.uri));
   connection.onFoldingRanges((p) => onDoc('folding ranges', [], foldingRanges)(p.textDocument.uri));
   connection.onDocumentFormatting((p) => onDoc('formatting', [], (doc) => formatDocument(doc, p.options))(p.textDocument.uri));

@@ -10,16 +10,14 @@
  * images (28 px digits) stay visible; panels are separated by a 2 px dark gap. An image
  * without a human map shows a flat dark panel in the middle.
  */
-import { PNG } from 'pngjs';
 import { resizeBilinear } from '../../data/resize';
+import { blend, clamp01, luminance, normalize01, rgbOf, RgbCanvas, type Rgb } from '../../runs/png';
 
 export const MIN_PANEL_PX = 112;
 const GAP = 2;
 const GAP_RGB = [32, 32, 32] as const;
 const NO_MAP_RGB = [48, 48, 48] as const;
 export const CAM_ALPHA = 0.5;
-
-const clamp01 = (x: number) => (x < 0 ? 0 : x > 1 ? 1 : x);
 
 /** Turbo colour of x ∈ [0, 1] as 0–255 RGB. */
 export function turbo(x: number): [number, number, number] {
@@ -46,35 +44,12 @@ export interface OverlaySample {
 export function renderOverlay(s: OverlaySample): Uint8Array {
   const scale = Math.max(1, Math.ceil(MIN_PANEL_PX / s.size));
   const panel = s.size * scale;
-  const width = 3 * panel + 2 * GAP;
-  const png = new PNG({ width, height: panel });
-  const px = s.size * s.size;
-
-  const rgbAt = (i: number): [number, number, number] => {
-    if (s.channels === 1) {
-      const v = Math.round(255 * clamp01(s.image[i]));
-      return [v, v, v];
-    }
-    return [0, 1, 2].map((c) => Math.round(255 * clamp01(s.image[i * s.channels + c]))) as [number, number, number];
-  };
-  const grayAt = (i: number) => {
-    const [r, g, b] = rgbAt(i);
-    return 0.299 * r + 0.587 * g + 0.114 * b;
-  };
-
-  let human: Float32Array | undefined;
-  if (s.human) {
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of s.human) {
-      lo = Math.min(lo, v);
-      hi = Math.max(hi, v);
-    }
-    human = Float32Array.from(s.human, (v) => (hi > lo ? (v - lo) / (hi - lo) : 0));
-  }
+  const canvas = new RgbCanvas(3 * panel + 2 * GAP, panel, GAP_RGB);
+  const rgbAt = (i: number) => rgbOf(s.image, s.channels, i);
+  const human = s.human ? normalize01(s.human) : undefined;
   const cam = s.camSize === s.size ? s.cam : resizeBilinear(s.cam, s.camSize, s.size);
 
-  const panels: ((i: number) => readonly [number, number, number])[] = [
+  const panels: ((i: number) => Rgb)[] = [
     rgbAt,
     (i) => {
       if (!human) return NO_MAP_RGB;
@@ -82,24 +57,10 @@ export function renderOverlay(s: OverlaySample): Uint8Array {
       return [v, v, v];
     },
     (i) => {
-      const g = grayAt(i);
-      const c = turbo(cam[i]);
-      return c.map((ch) => Math.round((1 - CAM_ALPHA) * g + CAM_ALPHA * ch)) as [number, number, number];
+      const g = luminance(rgbAt(i));
+      return blend([g, g, g], turbo(cam[i]), CAM_ALPHA);
     },
   ];
-
-  for (let y = 0; y < panel; y++) {
-    const sy = Math.floor(y / scale);
-    for (let x = 0; x < width; x++) {
-      const p = Math.floor(x / (panel + GAP));
-      const within = x - p * (panel + GAP);
-      const rgb = within >= panel ? GAP_RGB : panels[p]((sy * s.size + Math.floor(within / scale)) % px);
-      const o = (y * width + x) * 4;
-      png.data[o] = rgb[0];
-      png.data[o + 1] = rgb[1];
-      png.data[o + 2] = rgb[2];
-      png.data[o + 3] = 255;
-    }
-  }
-  return PNG.sync.write(png);
+  panels.forEach((pixel, p) => canvas.drawPanel(p * (panel + GAP), 0, s.size, panel, pixel));
+  return canvas.toPng();
 }
