@@ -6,7 +6,7 @@
  * run ends, SIGTERM cancels, and a missing PyTorch is reported with how to install it.
  */
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
@@ -14,7 +14,7 @@ import { findTorch, clearTorchProbeCache } from '../../../server/src/engines/tor
 import type { RunEvent } from '../../../server/src/protocol';
 import { readEvents, readOverlayIndex, runInfo, timeline } from '../../../server/src/runs/run-dir';
 import { ensureEngineBuilt, makeRunDir, startEngine as startTfjs, type EngineRun } from '../engine-process';
-import { requireTorch, root, scratch } from './helpers';
+import { requireTorch, root, runPython, scratch } from './helpers';
 
 const SIGNALS: Record<string, number> = { SIGTERM: 15, SIGKILL: 9, SIGINT: 2 };
 const CAPS = { SGT_MAX_TRAIN_IMAGES: '192', SGT_MAX_EVAL_IMAGES: '64' };
@@ -215,3 +215,74 @@ describe('torch engine process', function () {
     assert.equal(findTorch({ SGT_PYTHON: python }).ok, true, 'SGT_PYTHON is tried first');
   });
 });
+
+describe('torch engine process: torchvision backbones', function () {
+  this.timeout(300_000);
+  let python = '';
+  let tmp = '';
+
+  before(function () {
+    const found = requireTorch(this);
+    if (!found.torchvision) {
+      if (process.env.CI) throw new Error('CI must install torchvision for the torch engine tests (Debian: apt-get install -y python3-torchvision)');
+      this.skip();
+    }
+    python = found.python;
+    tmp = scratch('tv');
+  });
+  after(() => {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('trains resnet18 with CYBORG from a local pretrained state dict (a new classifier for the task), CAM at layer4', async () => {
+    // a 1000-class state dict, as torchvision's ImageNet checkpoints are
+    const weights = path.join(tmp, 'r18.pt');
+    runPythonInline(python, `import torch, torchvision; torch.manual_seed(0); torch.save(torchvision.models.resnet18(weights=None).state_dict(), ${JSON.stringify(weights)})`);
+    const sgt = path.join(tmp, 'tv.sgt');
+    fs.writeFileSync(
+      sgt,
+      `experiment tv {
+  seed = 2
+  data { source = builtin("decoy-mnist")  image_size = 64 }
+  model { arch = resnet18  pretrained = "r18.pt" }
+  guidance { loss = cyborg  alpha = 0.5 }
+  train { epochs = 1  batch = 16  optimizer = sgd { lr = 0.01 }  engine = torch }
+  preview { every = 2 steps  samples = 2 }
+}
+`,
+    );
+    const dir = makeRunDir(path.join(tmp, 'runs'), sgt, 'tv');
+    const run = startTorch(dir, python, { env: { SGT_MAX_TRAIN_IMAGES: '32', SGT_MAX_EVAL_IMAGES: '16' } });
+    assert.equal(await run.done, 0, run.stderr);
+    const events = readEvents(dir);
+    assert.ok(ofType(events, 'log').some((e) => e.message === `pretrained weights from ${weights}: all but the classifier (fc: a new one for this task's classes)`));
+    const train = ofType(events, 'epoch').find((e) => e.split === 'train')!.metrics;
+    assert.ok(train.guidance > 0, 'a 2×2 CAM at 64 px: the CYBORG term is live');
+    assert.equal(readOverlayIndex(dir).length, 1);
+    const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+    assert.deepEqual([summary.model.arch, summary.model.parameters], ['resnet18', 11181642]);
+
+    const bad = makeRunDir(path.join(tmp, 'runs'), sgt, 'tv', { model: { arch: 'densenet121' } });
+    const failed = startTorch(bad, python, { env: { SGT_MAX_TRAIN_IMAGES: '32', SGT_MAX_EVAL_IMAGES: '16' } });
+    assert.equal(await failed.done, 1);
+    assert.match(ofType(readEvents(bad), 'failed')[0].error, /^model\.pretrained: .*r18\.pt does not fit densenet121: no features\.conv0\.weight/);
+  });
+});
+
+describe('torchvision backbones (sgt_torch/tv_models.py)', function () {
+  this.timeout(120_000);
+  it('build, run a batch and give a CAM at layer4 / the final dense features / Mixed_7c', function () {
+    const found = requireTorch(this);
+    if (!found.torchvision) this.skip();
+    const r = JSON.parse(runPython(found.python, [path.join(__dirname, 'tv_shapes.py')]));
+    assert.deepEqual(r.resnet18, { logits: [2, 3], features: [2, 512, 2, 2], cam: [2, 2, 2], camSize: 2, head: [3, 512] });
+    assert.deepEqual(r.resnet50, { logits: [2, 3], features: [2, 2048, 1, 1], cam: [2, 1, 1], camSize: 1, head: [3, 2048] });
+    assert.deepEqual(r.densenet121, { logits: [2, 3], features: [2, 1024, 1, 1], cam: [2, 1, 1], camSize: 1, head: [3, 1024] });
+    assert.deepEqual(r.inception_v3, { logits: [2, 3], features: [2, 2048, 1, 1], cam: [2, 1, 1], camSize: 1, head: [3, 2048] });
+  });
+});
+
+function runPythonInline(python: string, code: string): void {
+  const r = spawnSync(python, ['-c', code], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+}

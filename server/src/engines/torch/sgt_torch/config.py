@@ -4,7 +4,8 @@ before any work, with a message that says what to change.
 """
 import os
 
-from .models import ARCHS
+from .models import OWN_ARCHS
+from .tv_models import TV_ARCHS
 
 
 class ConfigError(Exception):
@@ -47,8 +48,12 @@ def parse_config(raw, run_dir):
     evaluate = _obj(r.get("evaluate", {}), "evaluate")
 
     arch = _str(model, "arch", "model", "small_cnn")
-    if arch not in ARCHS:
-        raise ConfigError(f"model.arch = {arch} is not available in this torch engine yet (it trains {', '.join(ARCHS)}; the torchvision models need torchvision, which is not wired in yet)")
+    _one_of(arch, OWN_ARCHS + TV_ARCHS, "model.arch")
+    normalize = _one_of(_str(data, "normalize", "data", "none"), ("none", "dataset", "imagenet"), "data.normalize")
+    base_dir = r["baseDir"] if isinstance(r.get("baseDir"), str) else os.path.dirname(run_dir)
+    pretrained = model.get("pretrained")
+    if pretrained is not None and not isinstance(pretrained, str):
+        raise ConfigError("resolved.json: model.pretrained must be a path")
     loss = _one_of(_str(guidance, "loss", "guidance", "none"), ("none", "cyborg"), "guidance.loss")
     if loss == "cyborg":
         _one_of(_str(guidance, "attribution", "guidance", "cam"), ("cam",), "guidance.attribution")
@@ -81,7 +86,9 @@ def parse_config(raw, run_dir):
         "name": r["name"] if isinstance(r.get("name"), str) else os.path.basename(run_dir),
         "seed": int(_num(r, "seed", "the experiment", 0)),
         "source": _obj(data.get("source"), "data.source"),
-        "model": {"arch": arch, "width": int(_num(model, "width", "model", 32)), "hidden": [int(h) for h in model.get("hidden", [50, 30])]},
+        "normalize": normalize,
+        "model": {"arch": arch, "width": int(_num(model, "width", "model", 32)), "hidden": [int(h) for h in model.get("hidden", [50, 30])],
+                  "pretrained": os.path.join(base_dir, pretrained) if pretrained else None},
         "guidance": {"loss": loss, "alpha": float(_num(guidance, "alpha", "guidance", 0.5)),
                      "cam_class": _one_of(_str(guidance, "cam_class", "guidance", "label"), ("label", "predicted"), "guidance.cam_class")},
         "train": {"epochs": _num(train, "epochs", "train", 5), "batch": _num(train, "batch", "train", 64), "optimizer": optimizer, "schedule": schedule,

@@ -16,9 +16,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from .rng import Rng
+from .tv_models import TV_ARCHS, create_tv_model, torchvision
 
 INIT_STREAM = 1001
-ARCHS = ("small_cnn", "small_resnet", "mlp")
+OWN_ARCHS = ("small_cnn", "small_resnet", "mlp")
+# torchvision's backbones when torchvision is installed
+ARCHS = OWN_ARCHS + (TV_ARCHS if torchvision is not None else ())
 
 
 class ModelError(Exception):
@@ -168,12 +171,21 @@ def initial_values(arch, width, hidden, image_size, channels, classes, seed):
     return out
 
 
-def feature_size(arch, image_size):
-    """h = w of the CAM / guided features; None for the MLP."""
+def feature_size(arch, image_size, model=None, channels=1):
+    """h = w of the CAM / guided features; None for the MLP. torchvision backbones: measured
+    with one forward pass of a blank image (their strides and paddings vary)."""
     if arch == "small_cnn":
         return (image_size // 2) // 2
     if arch == "small_resnet":
         return -(-(-(-image_size // 2)) // 2)
+    if arch in TV_ARCHS and model is not None:
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            p = next(model.parameters())
+            _, feats = model(torch.zeros(1, channels, image_size, image_size, device=p.device))
+        model.train(was_training)
+        return int(feats.shape[-1])
     return None
 
 
@@ -186,8 +198,12 @@ def create_model(arch, width, hidden, image_size, channels, classes, seed):
         model = SmallResnet(width, channels, classes)
     elif arch == "mlp":
         model = Mlp(image_size * image_size * channels, hidden, classes)
+    elif arch in TV_ARCHS:
+        if torchvision is None:
+            raise ModelError(f"model.arch = {arch} needs torchvision, which this Python cannot import: install it (`pip install torchvision`, or Debian: `apt-get install python3-torchvision`)")
+        return create_tv_model(arch, classes, channels, seed)
     else:
-        raise ModelError(f"the torch engine has no architecture '{arch}' (it trains {', '.join(ARCHS)}; torchvision is not installed)")
+        raise ModelError(f"the torch engine has no architecture '{arch}' (it trains {', '.join(ARCHS)})")
     load_tfjs_layout(model, initial_values(arch, width, hidden, image_size, channels, classes, seed))
     return model
 

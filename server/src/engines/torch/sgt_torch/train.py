@@ -20,6 +20,7 @@ from .events import now_iso
 from .losses import cross_entropy_loss, cyborg_loss
 from .metrics import SaliencyAgreement, roc_auc
 from .models import create_model, feature_size, parameter_count
+from .tv_models import PretrainedError, load_pretrained
 from .overlay import render_overlay
 from .rng import Rng
 
@@ -77,16 +78,44 @@ def select_device(choice):
     return torch.device("cpu"), f"cpu ({torch.get_num_threads()} threads, PyTorch {torch.__version__}): {why}"
 
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def input_statistics(normalize, train, device):
+    """(mean, std) as [1, C, 1, 1] tensors, or (None, None) for `normalize = none`."""
+    if normalize == "none":
+        return None, None
+    if normalize == "imagenet":
+        if train.channels != 3:
+            raise ConfigError("data.normalize = imagenet needs RGB images; these have 1 channel (use normalize = dataset or none)")
+        mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
+    else:  # dataset: the training split only, per channel
+        x = train.images_nhwc.double().reshape(-1, train.channels)
+        mean, std = x.mean(dim=0).float(), x.std(dim=0).clamp(min=1e-6).float()
+    return mean.view(1, -1, 1, 1).to(device), std.view(1, -1, 1, 1).to(device)
+
+
 class Trainer:
     def __init__(self, ctx, config, data, device):
         self.ctx, self.config, self.data, self.device = ctx, config, data, device
         tr = data.train
         m = config["model"]
-        self.model = create_model(m["arch"], m["width"], m["hidden"], tr.size, tr.channels, data.classes, config["seed"]).to(device)
+        self.model = create_model(m["arch"], m["width"], m["hidden"], tr.size, tr.channels, data.classes, config["seed"])
+        self.pretrained_note = None
+        if m.get("pretrained"):
+            if not hasattr(self.model, "net"):
+                raise ConfigError(f"model.pretrained applies to the torchvision architectures, not {m['arch']}")
+            try:
+                self.pretrained_note = load_pretrained(self.model, m["pretrained"])
+            except PretrainedError as e:
+                raise ConfigError(str(e)) from e
+        self.model = self.model.to(device)
         if device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = create_optimizer(config["train"]["optimizer"], self.model.parameters())
-        self.cam_size = feature_size(m["arch"], tr.size)
+        self.mean, self.std = input_statistics(config["normalize"], tr, device)
+        self.cam_size = feature_size(m["arch"], tr.size, self.model, tr.channels)
         if self.cam_size is not None and self.cam_size < 1:
             raise ConfigError(f"data.image_size = {tr.size} is too small for {m['arch']}: its final feature map would be empty")
         self.has_cam = self.cam_size is not None
@@ -100,6 +129,10 @@ class Trainer:
         self.preview_set = (preview_from, n_prev) if preview_from is not None and n_prev > 0 and self.has_cam else None
         self.metrics_wanted = set(config["evaluate"]["metrics"])
 
+    def prep(self, x):
+        """The model's input: images as they are, or standardised (data.normalize)."""
+        return x if self.mean is None else (x - self.mean) / self.std
+
     def notes(self):
         notes = []
         unsupported = [m for m in self.config["evaluate"]["metrics"] if m not in SUPPORTED_METRICS]
@@ -107,6 +140,8 @@ class Trainer:
             notes.append(f"the torch engine does not compute {', '.join(unsupported)} yet; skipped")
         if "auc" in self.metrics_wanted and self.data.classes != 2:
             notes.append(f"auc needs a binary task (this one has {self.data.classes} classes); skipped")
+        if self.has_cam and self.cam_size == 1:
+            notes.append(f"{self.config['model']['arch']} has a 1×1 CAM at {self.data.train.size} px: a single value is a flat map, so the CAM carries no spatial information (guidance and saliency agreement are degenerate); use larger images")
         if not self.has_cam:
             arch = self.config["model"]["arch"]
             if self.metrics_wanted & {"saliency_mse", "saliency_corr"}:
@@ -120,7 +155,7 @@ class Trainer:
         d = {"arch": m["arch"]}
         if m["arch"] == "mlp":
             d["hidden"] = m["hidden"]
-        else:
+        elif m["arch"] in ("small_cnn", "small_resnet"):
             d["width"] = m["width"]
         d["parameters"] = parameter_count(self.model)
         return d
@@ -129,9 +164,10 @@ class Trainer:
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         idx_t = torch.from_numpy(idx)
-        x = self.data.train.batch(idx_t, self.device)
+        x = self.prep(self.data.train.batch(idx_t, self.device))
         idx_d = idx_t.to(self.device)
         labels = self.labels[idx_d]
+        self.model.train()
         logits, feats = self.model(x)
         if self.cyborg:
             loss, ce, guidance = cyborg_loss(logits, feats, self.model.head.weight, labels, self.train_saliency[idx_d], self.guided[idx_d],
@@ -162,7 +198,8 @@ class Trainer:
                 raise CancelledError()
             idx = torch.arange(start, min(start + batch, s.count))
             labels = s.labels[idx].to(self.device)
-            logits, feats = self.model(s.batch(idx, self.device))
+            self.model.eval()
+            logits, feats = self.model(self.prep(s.batch(idx, self.device)))
             probs = torch.softmax(logits.float(), dim=1)
             correct += int((probs.argmax(dim=1) == labels).sum())
             ce_sum += float(-torch.log(probs.gather(1, labels.unsqueeze(1)).clamp(min=1e-30)).sum())
@@ -191,7 +228,8 @@ class Trainer:
         s, n = self.preview_set
         idx = torch.arange(n)
         labels = s.labels[idx].to(self.device)
-        logits, feats = self.model(s.batch(idx, self.device))
+        self.model.eval()
+        logits, feats = self.model(self.prep(s.batch(idx, self.device)))
         cams = normalized_cam(feats.float(), self.model.head.weight.float(), cam_targets(logits, labels, self.config["guidance"]["cam_class"]))
         up = resize_maps(cams, s.size).cpu().numpy()
         pngs = []
@@ -249,6 +287,8 @@ def run_training(ctx, config, data, times):
     model = trainer.describe_model()
     loss_desc = "cross-entropy" if config["guidance"]["loss"] == "none" else f"{config['guidance']['loss']} (alpha {config['guidance']['alpha']:g})"
     ctx.log("info", f"model {model['arch']}: {model['parameters']} parameters; {loss_desc}; {epochs} epochs × {spe} steps of {batch}; {torch.get_num_threads()} thread(s)")
+    if trainer.pretrained_note:
+        ctx.log("info", trainer.pretrained_note)
     for w in data.warnings:
         ctx.log("warning", w)
     for n in trainer.notes():
