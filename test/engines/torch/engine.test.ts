@@ -182,6 +182,30 @@ describe('torch engine process', function () {
     assert.deepEqual(epochsOf(crashDir), epochsOf(straightDir));
   });
 
+  it('devices = 2 (DistributedDataParallel over gloo) trains what one process trains; SIGTERM stops every rank', async () => {
+    const one = makeRunDir(runs(), sgt, 'tiny_cyborg', { train: { epochs: 1 } });
+    const two = makeRunDir(runs(), sgt, 'tiny_cyborg', { train: { epochs: 1, devices: 2 } });
+    const a = startTorch(one, python);
+    assert.equal(await a.done, 0, a.stderr);
+    const b = startTorch(two, python);
+    assert.equal(await b.done, 0, b.stderr);
+    assert.match(ofType(readEvents(two), 'started')[0].backendReason, /2 data-parallel ranks \(DistributedDataParallel, gloo\)/);
+    const ha = JSON.parse(fs.readFileSync(path.join(one, 'summary.json'), 'utf8')).history[0].metrics;
+    const hb = JSON.parse(fs.readFileSync(path.join(two, 'summary.json'), 'utf8')).history[0].metrics;
+    for (const split of ['train', 'val', 'test']) {
+      for (const [k, v] of Object.entries(ha[split] as Record<string, number>)) assert.ok(Math.abs(hb[split][k] - v) < 1e-4, `${split} ${k}: 2 ranks ${hb[split][k]}, 1 process ${v}`);
+    }
+    assert.equal(readOverlayIndex(two).length, readOverlayIndex(one).length, 'rank 0 alone writes previews');
+
+    const long = makeRunDir(runs(), sgt, 'tiny_ce', { train: { epochs: 50, devices: 2 } });
+    const run = startTorch(long, python);
+    await run.waitFor((e) => e.type === 'step');
+    process.kill(-run.child.pid!, 'SIGTERM');
+    assert.equal(await run.done, 130, run.stderr);
+    assert.equal(readEvents(long).at(-1)?.type, 'cancelled');
+    assert.equal(ofType(readEvents(long), 'cancelled').length, 1);
+  });
+
   it('SIGTERM cancels at the next step: `cancelled` event, exit 130', async () => {
     const dir = makeRunDir(runs(), sgt, 'tiny_ce', { train: { epochs: 50 } });
     const run = startTorch(dir, python);

@@ -66,23 +66,43 @@ def main(argv=None):
     if launcher.isdigit():
         _die_with_parent(int(launcher))
     # imported here so that a usage error does not pay for importing torch
+    from .config import ConfigError, parse_config
+
+    try:
+        with open(resolved_file, encoding="utf-8") as f:
+            world = int(parse_config(json.load(f), run_dir)["train"]["devices"])
+    except (OSError, ValueError, ConfigError):
+        world = 1  # run_engine reports the problem as a `failed` event
+    if world <= 1:
+        return run_engine(run_dir, args.data, args.resume, wall0)
+    return run_ranks(run_dir, args.data, args.resume, wall0, world)
+
+
+def run_engine(run_dir, data_dir, resume, wall0, rank=0, world=1):
+    """Trains in this process (rank `rank` of `world`); returns the exit code. Rank 0 writes
+    the run directory and every ending; other ranks only train."""
     from .checkpoint import CheckpointError
     from .config import ConfigError, parse_config
     from .data import DataError, RunData
+    from .distributed import Dist
     from .events import RunWriter, now_iso
     from .models import ModelError
     from .train import CancelledError, DivergedError, run_training, summary_line
 
-    try:
-        writer = RunWriter(run_dir)
-    except OSError as e:
-        sys.stderr.write(f"sgt_torch: cannot write to {run_dir}: {e}\n")
-        return EXIT["failed"]
+    leader = rank == 0
+    resolved_file = os.path.join(run_dir, "resolved.json")
+    writer = None
+    if leader:
+        try:
+            writer = RunWriter(run_dir)
+        except OSError as e:
+            sys.stderr.write(f"sgt_torch: cannot write to {run_dir}: {e}\n")
+            return EXIT["failed"]
 
     state = {"cancel": False}
 
     def emit(body):
-        return writer.event(body)
+        return writer.event(body) if writer else None
 
     def try_emit(body):
         try:
@@ -95,7 +115,8 @@ def main(argv=None):
             try_emit({"type": "cancelled"})
             os._exit(EXIT["cancelled"])
         state["cancel"] = True
-        sys.stderr.write(f"sgt_torch: {signal.Signals(signum).name}: cancelling at the next step\n")
+        if leader:
+            sys.stderr.write(f"sgt_torch: {signal.Signals(signum).name}: cancelling at the next step\n")
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
@@ -106,14 +127,15 @@ def main(argv=None):
     ctx = Ctx()
     ctx.run_dir = run_dir
     ctx.run_id = os.path.basename(run_dir)
-    ctx.resume = args.resume
+    ctx.resume = resume
     ctx.writer = writer
     ctx.emit = emit
     ctx.cancel_requested = lambda: state["cancel"]
 
     def log(level, message):
-        sys.stderr.write(f"[{level}] {message}\n")
-        emit({"type": "log", "level": level, "message": message})
+        if leader:
+            sys.stderr.write(f"[{level}] {message}\n")
+            emit({"type": "log", "level": level, "message": message})
 
     ctx.log = log
     expected = (ConfigError, DataError, CheckpointError, ModelError, DivergedError)
@@ -125,10 +147,11 @@ def main(argv=None):
             raise ConfigError(f"{resolved_file}: {e}") from e
         config = parse_config(raw, run_dir)
         started_at = now_iso()
-        data = RunData(args.data)
+        data = RunData(data_dir)
         data_seconds = float(os.environ.get("SGT_TORCH_EXPORT_SECONDS", "0") or 0) + (time.perf_counter() - wall0)
-        summary = run_training(ctx, config, data, {"wall0": wall0, "data_seconds": data_seconds, "started_at": started_at})
-        emit({"type": "finished", "summary": summary_line(summary)})
+        summary = run_training(ctx, config, data, {"wall0": wall0, "data_seconds": data_seconds, "started_at": started_at}, Dist(rank, world))
+        if leader:
+            emit({"type": "finished", "summary": summary_line(summary)})
         return EXIT["finished"]
     except CancelledError:
         try_emit({"type": "cancelled"})
@@ -149,10 +172,55 @@ def main(argv=None):
         sys.stderr.write(traceback.format_exc())
         return EXIT["failed"]
     finally:
-        try:
-            writer.close()
-        except OSError:
+        if writer:
+            try:
+                writer.close()
+            except OSError:
+                pass
+
+
+def run_ranks(run_dir, data_dir, resume, wall0, world):
+    """Starts `world` ranks and waits; returns the exit code. A rank that fails stops the
+    others (torch.multiprocessing terminates them); rank 0 has written the ending when it
+    could, else it is written here."""
+    import torch.multiprocessing as mp
+
+    from .distributed import free_port
+    from .events import RunWriter
+
+    from .ranks import rank_main
+
+    ctx = mp.spawn(rank_main, args=(run_dir, data_dir, resume, wall0, world, free_port(), os.getpid()), nprocs=world, join=False)
+
+    def forward(signum, _frame):
+        # the whole process group usually gets the signal; this covers one sent to us alone
+        for p in ctx.processes:
+            if p.is_alive():
+                os.kill(p.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    try:
+        while not ctx.join():
             pass
+        return EXIT["finished"]
+    except mp.ProcessExitedException as e:
+        code = e.exit_code if e.exit_code in (EXIT["failed"], EXIT["cancelled"]) else None
+        error = f"data-parallel rank {e.error_index} exited with {e.exit_code}"
+    except mp.ProcessRaisedException as e:
+        code, error = None, f"data-parallel rank {e.error_index} failed: {str(e).strip().splitlines()[-1]}"
+    events = os.path.join(run_dir, "events.jsonl")
+    try:
+        with open(events, encoding="utf-8") as f:
+            last = [json.loads(line) for line in f if line.strip().startswith("{")][-1:]
+    except (OSError, ValueError):
+        last = []
+    if last and last[0].get("type") in ("failed", "cancelled"):
+        return EXIT["cancelled"] if last[0]["type"] == "cancelled" else EXIT["failed"]
+    writer = RunWriter(run_dir)
+    writer.event({"type": "failed", "error": error})
+    writer.close()
+    return code or EXIT["failed"]
 
 
 if __name__ == "__main__":

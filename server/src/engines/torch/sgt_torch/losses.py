@@ -15,8 +15,13 @@ def cross_entropy_per_image(logits, labels):
     return -F.log_softmax(logits, dim=1).gather(1, labels.long().unsqueeze(1)).squeeze(1)
 
 
-def cross_entropy_loss(logits, labels):
-    ce = cross_entropy_per_image(logits, labels).mean()
+def _mean(per_image, norm):
+    """Batch mean, or with `norm` (a shard of a batch) the shard's sum over the batch's image count."""
+    return per_image.mean() if norm is None else per_image.sum() / norm["images"]
+
+
+def cross_entropy_loss(logits, labels, norm=None):
+    ce = _mean(cross_entropy_per_image(logits, labels), norm)
     return ce, ce, torch.zeros((), dtype=ce.dtype, device=ce.device)
 
 
@@ -25,10 +30,11 @@ def cam_mse_per_image(logits, features, head_weight, labels, saliency, cam_class
     return ((cam - saliency) ** 2).mean(dim=(1, 2))
 
 
-def cyborg_loss(logits, features, head_weight, labels, saliency, guided, alpha, cam_class):
-    """Returns (loss, ce, guidance) as 0-d tensors."""
-    ce = cross_entropy_per_image(logits, labels).mean()
+def cyborg_loss(logits, features, head_weight, labels, saliency, guided, alpha, cam_class, norm=None):
+    """Returns (loss, ce, guidance) as 0-d tensors. With `norm` = {images, guided} of the whole
+    batch, a shard's terms are its sums over the batch's denominators, so shards add up."""
+    ce = _mean(cross_entropy_per_image(logits, labels), norm)
     mse = cam_mse_per_image(logits, features, head_weight, labels, saliency, cam_class)
     g = guided.to(mse.dtype)
-    guidance = (mse * g).sum() / g.sum().clamp(min=1)
+    guidance = (mse * g).sum() / (g.sum().clamp(min=1) if norm is None else max(norm["guided"], 1))
     return alpha * ce + (1 - alpha) * guidance, ce, guidance

@@ -16,6 +16,7 @@ import torch
 from .cam import cam_targets, normalized_cam, resize_maps, saliency_at_cam_size
 from .checkpoint import read_last_pointer, restore_checkpoint, save_checkpoint
 from .config import ConfigError
+from .distributed import Dist, shard_bounds
 from .events import now_iso
 from .losses import cross_entropy_loss, cyborg_loss
 from .metrics import SaliencyAgreement, roc_auc
@@ -97,8 +98,9 @@ def input_statistics(normalize, train, device):
 
 
 class Trainer:
-    def __init__(self, ctx, config, data, device):
+    def __init__(self, ctx, config, data, device, dist=None):
         self.ctx, self.config, self.data, self.device = ctx, config, data, device
+        self.dist = dist or Dist()
         tr = data.train
         m = config["model"]
         self.model = create_model(m["arch"], m["width"], m["hidden"], tr.size, tr.channels, data.classes, config["seed"])
@@ -113,6 +115,12 @@ class Trainer:
         self.model = self.model.to(device)
         if device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)
+        # what trains: the model, or its DistributedDataParallel wrapper (same parameters)
+        self.net = self.model
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.net = DistributedDataParallel(self.model, device_ids=[torch.cuda.current_device()] if device.type == "cuda" else None)
         self.optimizer = create_optimizer(config["train"]["optimizer"], self.model.parameters())
         self.mean, self.std = input_statistics(config["normalize"], tr, device)
         self.cam_size = feature_size(m["arch"], tr.size, self.model, tr.channels)
@@ -160,25 +168,34 @@ class Trainer:
         d["parameters"] = parameter_count(self.model)
         return d
 
-    def train_step(self, idx, lr):
+    def train_step(self, idx, lr, cancel=False):
+        """One update on the batch `idx` (this rank's shard of it when distributed). Returns the
+        whole batch's loss terms and correct count, and whether any rank asked to cancel."""
         for g in self.optimizer.param_groups:
             g["lr"] = lr
+        norm = None
+        if self.dist.enabled:
+            bounds = shard_bounds(len(idx), self.dist.world)
+            norm = {"images": len(idx), "guided": float(self.data.guided[torch.from_numpy(idx)].sum())}
+            idx = idx[bounds[self.dist.rank]:bounds[self.dist.rank + 1]]
         idx_t = torch.from_numpy(idx)
         x = self.prep(self.data.train.batch(idx_t, self.device))
         idx_d = idx_t.to(self.device)
         labels = self.labels[idx_d]
-        self.model.train()
-        logits, feats = self.model(x)
+        self.net.train()
+        logits, feats = self.net(x)
         if self.cyborg:
             loss, ce, guidance = cyborg_loss(logits, feats, self.model.head.weight, labels, self.train_saliency[idx_d], self.guided[idx_d],
-                                             self.config["guidance"]["alpha"], self.config["guidance"]["cam_class"])
+                                             self.config["guidance"]["alpha"], self.config["guidance"]["cam_class"], norm)
         else:
-            loss, ce, guidance = cross_entropy_loss(logits, labels)
+            loss, ce, guidance = cross_entropy_loss(logits, labels, norm)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # DDP averages gradients over ranks; the shards' terms are already shares of the batch
+        (loss * self.dist.world if self.dist.enabled else loss).backward()
         self.optimizer.step()
         correct = int((logits.detach().argmax(dim=1) == labels).sum())
-        r = {"loss": float(loss), "ce": float(ce), "guidance": float(guidance), "correct": correct}
+        total = self.dist.all_sum([float(loss), float(ce), float(guidance), correct, 1.0 if cancel else 0.0], self.device)
+        r = {"loss": total[0], "ce": total[1], "guidance": total[2], "correct": int(round(total[3])), "cancel": total[4] > 0}
         if not math.isfinite(r["loss"]):
             raise DivergedError(f"the loss became {r['loss']} at learning rate {lr}: training diverged; lower train.optimizer.lr")
         return r
@@ -246,11 +263,15 @@ def selection_score(m):
     return m.get("train", {}).get("accuracy", 0)
 
 
-def run_training(ctx, config, data, times):
+def run_training(ctx, config, data, times, dist=None):
+    """Trains (or resumes) the run; returns the summary (None on ranks other than 0)."""
+    dist = dist or Dist()
     if data.train.count == 0:
         raise ConfigError("the training split is empty")
     device, device_reason = select_device(config["train"]["device"])
-    trainer = Trainer(ctx, config, data, device)
+    if dist.enabled:
+        device_reason += f"; {dist.world} data-parallel ranks (DistributedDataParallel, {'nccl' if device.type == 'cuda' else 'gloo'})"
+    trainer = Trainer(ctx, config, data, device, dist)
     epochs, batch = config["train"]["epochs"], config["train"]["batch"]
     spe = trainer.steps_per_epoch
     total_steps = epochs * spe
@@ -307,12 +328,14 @@ def run_training(ctx, config, data, times):
         ep = {"loss": 0.0, "ce": 0.0, "guidance": 0.0, "correct": 0, "images": 0}
         win = dict(ep, since=time.perf_counter())
         for b in range(spe):
-            if ctx.cancel_requested():
+            if not dist.enabled and ctx.cancel_requested():
                 raise CancelledError()
             idx = order[b * batch:min((b + 1) * batch, data.train.count)]
             lr = learning_rate(config["train"], e, step, total_steps)
             t0 = time.perf_counter()
-            r = trainer.train_step(idx, lr)
+            r = trainer.train_step(idx, lr, cancel=ctx.cancel_requested())
+            if r["cancel"]:  # agreed by every rank, so none waits in a collective
+                raise CancelledError()
             seconds["train"] += time.perf_counter() - t0
             seconds["trainImages"] += len(idx)
             step += 1
@@ -328,9 +351,12 @@ def run_training(ctx, config, data, times):
                           "guidance": rnd(win["guidance"] / n), "accuracy": rnd(win["correct"] / n), "lr": rnd(lr),
                           "imagesPerSecond": rnd(n / max(elapsed, 1e-9), 4)})
                 win = {"loss": 0.0, "ce": 0.0, "guidance": 0.0, "correct": 0, "images": 0, "since": time.perf_counter()}
-            if preview_steps and step % preview_steps == 0:
+            if preview_steps and step % preview_steps == 0 and dist.leader:
                 trainer.preview(epoch, step)
 
+        if not dist.leader:  # rank 0 evaluates and writes; the others wait for it
+            dist.barrier()
+            continue
         n = ep["images"]
         metrics = {"train": round_metrics({"loss": ep["loss"] / n, "ce": ep["ce"] / n, "guidance": ep["guidance"] / n, "accuracy": ep["correct"] / n})}
         t0 = time.perf_counter()
@@ -356,7 +382,10 @@ def run_training(ctx, config, data, times):
         ctx.emit({"type": "checkpoint", "epoch": epoch, "step": step, "path": rel, "best": is_best})
         if preview_epochs and epoch % preview_epochs == 0:
             trainer.preview(epoch, step)
+        dist.barrier()
 
+    if not dist.leader:
+        return None
     last = history[-1] if history else None
     selected = last
     if config["train"]["checkpoint"] == "best" and best:

@@ -1,0 +1,28 @@
+"""Entry of one data-parallel rank, started by torch.multiprocessing.spawn from
+__main__.run_ranks (a module of its own: spawned processes import the function by name,
+which a `python -m` __main__ cannot offer)."""
+import json
+import os
+import sys
+
+import torch
+
+from .config import parse_config
+from .distributed import close_group, init_group
+
+
+def rank_main(rank, run_dir, data_dir, resume, wall0, world, port, parent):
+    """Entry of one data-parallel rank (torch.multiprocessing.spawn)."""
+    from .__main__ import EXIT, _die_with_parent, run_engine
+
+    _die_with_parent(parent)
+
+    with open(os.path.join(run_dir, "resolved.json"), encoding="utf-8") as f:
+        device = parse_config(json.load(f), run_dir)["train"]["device"]
+    cuda = device != "cpu" and torch.cuda.is_available()
+    init_group(rank, world, port, cuda)
+    code = run_engine(run_dir, data_dir, resume, wall0, rank, world)
+    if code == EXIT["finished"]:
+        close_group()  # destroying a group while a peer is gone can block: only on the normal path
+    if code:
+        sys.exit(code)
