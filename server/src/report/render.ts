@@ -8,6 +8,7 @@ import { METRICS } from '../dsl/schema';
 import { escapeHtml, REPORT_CSP } from './html';
 import { isObject, type RunData } from './load';
 import { embedPng, type EmbeddedImage } from './overlays';
+import { formatMeanSd, groupBySetting } from './seed-groups';
 import { sameSamples, settingRows } from './settings';
 import { formatDuration, formatMetric } from './format';
 import { barChart, lineChart, type BarGroup, type Series } from './svg-chart';
@@ -45,6 +46,7 @@ export function renderReport(data: RunData[], options: RenderOptions = {}): stri
     runCards(runs),
     howToRead(runs),
     resultsTable(runs),
+    seedSection(runs),
     settingsSection(runs, rows),
     curves(runs),
     overlaySection(runs, options.maxSamples ?? 8),
@@ -193,6 +195,33 @@ function resultsTable(runs: Run[]): string {
 <p class="muted">Last recorded value per split; the best value of a row is in bold.${runs.some((r) => r.status !== 'finished') ? ' Runs that did not finish show their last epoch.' : ''}</p>
 <div class="scroll"><table class="results">
 <thead><tr><th></th>${runs.map((r) => `<th><span class="swatch" style="background:${r.color}"></span>${escapeHtml(r.label)}</th>`).join('')}</tr></thead>
+<tbody>${rows.join('\n')}</tbody>
+</table></div>
+</section>`;
+}
+
+/** Mean ± sd over the seeds of each setting; only when some setting ran with several seeds. */
+function seedSection(runs: Run[]): string {
+  const groups = groupBySetting(runs);
+  if (!groups.some((g) => g.runs.length > 1)) return '';
+  const labelOf = new Map(runs.map((r) => [r.id, r]));
+  const splits = [...new Set(groups.flatMap((g) => Object.keys(g.metrics)))].filter((s) => s !== 'train').sort((a, b) => splitIndex(a) - splitIndex(b));
+  const rows: string[] = [];
+  rows.push(row('seeds', groups.map((g) => escapeHtml(g.seeds.map((x) => (Number.isNaN(x) ? '?' : x)).join(', '))), 'num'));
+  for (const split of splits) {
+    const metrics = [...new Set(groups.flatMap((g) => Object.keys(g.metrics[split] ?? {})))].filter((m) => m !== 'loss').sort(metricOrder);
+    for (const m of metrics) {
+      const cells = groups.map((g) => g.metrics[split]?.[m]);
+      const best = bestValue(cells.map((c) => (c && c.n > 0 ? c.mean : undefined)), lowerIsBetter(m));
+      rows.push(row(`${escapeHtml(split)} ${escapeHtml(m)}`, cells.map((c) => (c && c.n > 0 ? `<span class="${c.mean === best ? 'best' : ''}">${escapeHtml(formatMeanSd(c))}</span>` : '<span class="muted">–</span>')), 'num'));
+    }
+  }
+  const head = groups.map((g) => g.runs.map((r) => labelOf.get(r.id)).filter((r): r is Run => r !== undefined));
+  return `<section>
+<h2>Across seeds</h2>
+<p class="muted">Runs whose settings differ only in the seed, as mean ± sample standard deviation over the seeds, at the checkpoint each run keeps (the best validation epoch with <code>checkpoint = best</code>; the test split plays no part in choosing it).</p>
+<div class="scroll"><table class="results">
+<thead><tr><th></th>${head.map((rs) => `<th>${rs.map((r) => `<span class="swatch" style="background:${r.color}"></span>`).join('')}${escapeHtml([...new Set(rs.map((r) => r.experiment))].join(', '))}</th>`).join('')}</tr></thead>
 <tbody>${rows.join('\n')}</tbody>
 </table></div>
 </section>`;
