@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import type { Hover, MarkupContent } from 'vscode-languageserver/node';
 import { renderOverlay } from '../../server/src/engines/tfjs/overlay';
-import { clearPreviewMemory, PREVIEW_CACHE_DIR } from '../../server/src/language-server/saliency-preview';
+import { URI } from 'vscode-uri';
+import { clearPreviewMemory, DATA_URI_MAX_CHARS, PREVIEW_CACHE_DIR } from '../../server/src/language-server/saliency-preview';
 import { createRunDir, RunWriter } from '../../server/src/runs/run-dir';
 import { LspClient, cursor, fileUri, makeWorkspace } from './lsp-client';
 
@@ -135,15 +136,50 @@ describe('language server: saliency previews in hovers', function () {
     const md = await hoverAt('experiment e|xp {\n  data { source = builtin("mnist") }\n}\n');
     assert.match(md, /\*\*experiment exp\*\*/, 'the text is still there');
     assert.match(md, /\*\*Latest run\*\* `exp-20260102-100000-abcd` \(finished\) — step 2, epoch 1 · val accuracy 0\.875 · saliency_corr 0\.500/);
-    assert.match(md, /image · human saliency map · the model's CAM over the image \(3 of 3 preview samples\)/);
+    assert.match(md, /Each sample: image · human saliency map · the model's CAM over the image \(3 of 3 preview samples\)/);
     const [img] = images(md);
-    assert.deepEqual([img.png.width, img.png.height], [3 * 56 + 2 * 2, 3 * 56 + 2 * 2]);
+    // three image | human | CAM triplets, two per row
+    assert.deepEqual([img.png.width, img.png.height], [2 * (3 * 56 + 2 * 2) + 6, 2 * 56 + 2]);
+    assert.ok(md.indexOf('Latest run') < md.indexOf('- data.source'), 'the run preview comes right after the header');
     // the image panel of the newest step is light grey (0.9), not black (step 1) or dark (older run)
     assert.equal(img.png.data[0], Math.round(255 * Math.fround(0.9)));
     // an experiment without runs: no preview, the text only
     const other = await hoverAt('experiment ne|ver {\n  data { source = builtin("mnist") }\n}\n');
     assert.equal(images(other).length, 0);
     assert.doesNotMatch(other, /Latest run/);
+  });
+
+  it('renders the data thumbnails soon after a file opens, before any hover', async () => {
+    fs.mkdirSync(path.join(ws, 'warm/images/k'), { recursive: true });
+    fs.writeFileSync(path.join(ws, 'warm/images/k/w.png'), png(16, (x, y) => 16 * y));
+    const dir = path.join(ws, PREVIEW_CACHE_DIR);
+    const before = new Set(fs.readdirSync(dir));
+    await client.open(fileUri(ws, `p${n++}.sgt`), 'experiment w {\n  data { source = folder("warm")  image_size = 16 }\n}\n');
+    for (let i = 0; i < 50 && fs.readdirSync(dir).every((f) => before.has(f)); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(fs.readdirSync(dir).filter((f) => !before.has(f)).length, 1);
+  });
+
+  it('links a picture too big to inline (noisy photos) as a file: URI of its cache file, keeping the hover under VS Code\'s 100,000 characters', async () => {
+    fs.mkdirSync(path.join(ws, 'photos/images'), { recursive: true });
+    fs.mkdirSync(path.join(ws, 'photos/saliency'), { recursive: true });
+    let seed = 7;
+    const noise = () => ((seed = (seed * 16807) % 2147483647) % 256);
+    for (const name of ['p1', 'p2', 'p3', 'p4']) {
+      const p = new PNG({ width: 96, height: 96 });
+      for (let i = 0; i < p.data.length; i++) p.data[i] = i % 4 === 3 ? 255 : noise();
+      fs.writeFileSync(path.join(ws, 'photos/images', `${name}.png`), PNG.sync.write(p));
+      fs.writeFileSync(path.join(ws, 'photos/saliency', `${name}.png`), png(96, () => noise()));
+    }
+    const md = await hoverAt('experiment ph {\n  data { source = fol|der("photos")  image_size = 96 }\n}\n');
+    assert.equal(images(md).length, 0, 'not inline');
+    const link = /!\[Human saliency: 4 images, 4 of them with a saliency map\]\((file:\/\/[^)]+\.png)\)/.exec(md);
+    assert.ok(link, md.slice(0, 500));
+    const file = URI.parse(link[1]).fsPath;
+    assert.equal(path.dirname(file), path.join(ws, PREVIEW_CACHE_DIR));
+    const pic = PNG.sync.read(fs.readFileSync(file));
+    assert.deepEqual([pic.width, pic.height], [4 * 72 + 3 * 2, 2 * 72 + 2]);
+    assert.ok(Buffer.from(fs.readFileSync(file)).toString('base64').length > DATA_URI_MAX_CHARS);
+    assert.ok(md.length < 100_000);
   });
 
   it('keeps the hover text when the images cannot be read', async () => {

@@ -52,22 +52,24 @@ describe('saliency previews: thumbnail composition', () => {
     assert.deepEqual([png.width, png.height], [10, 10]);
   });
 
-  it('composeRunGrid: rows of image | human | CAM reduced by a whole factor from the engine overlays, pixel for pixel', () => {
+  it('composeRunGrid: image | human | CAM triplets, two per row, reduced by a whole factor from the engine overlays, pixel for pixel', () => {
     const size = 28;
     const image = Float32Array.from({ length: size * size }, (_, i) => (i % 29) / 28);
     const human = Float32Array.from({ length: size * size }, (_, i) => (i % size) / (size - 1));
     const cam = Float32Array.from({ length: 49 }, (_, i) => i / 48);
-    const overlays = [0, 1].map(() => decodePng(renderOverlay({ image, channels: 1, size, human, cam, camSize: 7 })));
+    const overlays = [0, 1, 2].map(() => decodePng(renderOverlay({ image, channels: 1, size, human, cam, camSize: 7 })));
     assert.equal(overlays[0].height, 112, 'engine panels are 112 px for 28 px images');
     const c = composeRunGrid(overlays)!;
     const tile = 56; // 112 / ceil(112 / 72)
-    assert.equal(c.width, 3 * tile + 2 * 2);
+    const triplet = 3 * tile + 2 * 2;
+    assert.equal(c.width, 2 * triplet + 6);
     assert.equal(c.height, 2 * tile + 2);
     // the image panel: each source pixel is 4×4 in the overlay, 2×2 in the thumbnail
     for (const [x, y] of [[0, 0], [13, 5], [55, 55], [30, 41]]) {
       const src = Math.floor(y / 2) * size + Math.floor(x / 2);
       assert.deepEqual(c.get(x, y), rgbOf(image, 1, src), `image pixel ${x},${y}`);
-      assert.deepEqual(c.get(x, tile + 2 + y), rgbOf(image, 1, src), `second row ${x},${y}`);
+      assert.deepEqual(c.get(triplet + 6 + x, y), rgbOf(image, 1, src), `second sample, beside the first ${x},${y}`);
+      assert.deepEqual(c.get(x, tile + 2 + y), rgbOf(image, 1, src), `third sample, second row ${x},${y}`);
     }
     // the human panel (grey) and the CAM panel are the engine's own pixels at the same reduction
     const o = overlays[0];
@@ -75,6 +77,7 @@ describe('saliency previews: thumbnail composition', () => {
     assert.deepEqual(c.get(tile + 2 + 10, 20), at(114 + 20, 40));
     assert.deepEqual(c.get(2 * (tile + 2) + 30, 50), at(2 * 114 + 60, 100));
     assert.deepEqual(c.get(tile, 0), [32, 32, 32], 'gap');
+    assert.deepEqual(c.get(triplet + 6 + tile + 2 + 5, tile + 2 + 5), [32, 32, 32], 'no fourth sample');
   });
 
   it('composeRunGrid: nothing for no overlays or a picture that is not three square panels', () => {

@@ -28,7 +28,9 @@ export function hover(doc: AnalyzedDocument, offset: number, previews?: PreviewC
     case 'experimentName': {
       const model = modelOf(analysis, ctx.experiment);
       if (!ctx.name || !model) return null;
-      return answer(joinParts([experimentMarkdown(model), preview(previews, (p) => runPreviewMarkdown(model.name, p))]), ctx.name);
+      // the latest run's CAMs right under the header, where a height-limited hover shows them without scrolling
+      const [header, ...rest] = experimentMarkdown(model).split('\n\n');
+      return answer(joinParts([header, preview(previews, (p) => runPreviewMarkdown(model.name, p)), ...rest]), ctx.name);
     }
     case 'extends': {
       const model = ctx.target ? analysis.experiments.get(ctx.target.name) : undefined;

@@ -8,7 +8,11 @@
  *
  * Images go into the markdown as base64 `data:` URIs: VS Code's hover renderer shows them in
  * desktop, remote and browser (code-server) windows alike, with no file access from the
- * renderer. Each PNG is cached on disk under `<workspace>/.sgt/cache/previews/`, keyed by
+ * renderer. VS Code cuts hover markdown at 100,000 characters, so a picture whose base64
+ * would exceed DATA_URI_MAX_CHARS (noisy photos) is linked as a `file:` URI of its cache file
+ * instead, which VS Code 1.100 also shows, in code-server too (it rewrites it to its
+ * remote-resource URL; checked with code-server 4.100.3).
+ * Each PNG is cached on disk under `<workspace>/.sgt/cache/previews/`, keyed by
  * the paths, sizes and modification times of its inputs (and the renderer version), and in
  * memory, so only the first hover after a change pays for decoding. Anything that fails
  * leaves the hover's text as it was (the caller catches and logs).
@@ -25,6 +29,7 @@ import { writeFileAtomic } from '../runs/atomic';
 import { colormap } from '../runs/colormap';
 import { blend, decodePng, luminance, normalize01, rgbOf, RgbCanvas, type Rgb } from '../runs/png';
 import { listRunDirs, readOverlayIndex, runInfo } from '../runs/run-dir';
+import { URI } from 'vscode-uri';
 
 /** Images shown per preview. */
 export const PREVIEW_COUNT = 4;
@@ -34,9 +39,14 @@ export const MAX_TILE = 72;
 export const HUMAN_ALPHA = 0.5;
 const GAP = 2;
 const GAP_RGB: Rgb = [32, 32, 32];
+/** Run previews: image | human | CAM triplets per row, and the wider gap between triplets. */
+const RUN_GRID_COLUMNS = 2;
+const SAMPLE_GAP = 6;
 /** Bumped when the pictures change, so stale cache files are not reused. */
 const RENDER_VERSION = 1;
 const MEMORY_ENTRIES = 64;
+/** Largest base64 picture put inline; the rest of a hover stays far below VS Code's 100,000-character cut. */
+export const DATA_URI_MAX_CHARS = 60_000;
 
 export interface PreviewContext {
   /** Folder for cached PNGs (`<workspace>/.sgt/cache/previews`); undefined: memory only. */
@@ -105,9 +115,10 @@ export interface DecodedPng {
 
 /**
  * The run preview picture from overlay PNGs (`image | human | CAM`, three square panels of
- * `height` px with 2 px gaps, engines/tfjs/overlay.ts): one row per overlay, each panel
- * reduced by a whole factor (box average, so the engine's nearest-neighbour upscaling
- * comes out exact) to at most MAX_TILE px. Overlays of another size than the first are skipped.
+ * `height` px with 2 px gaps, engines/tfjs/overlay.ts): the triplets two per row (wide and
+ * short suits a hover), each panel reduced by a whole factor (box average, so the engine's
+ * nearest-neighbour upscaling comes out exact) to at most MAX_TILE px. Overlays of another
+ * size than the first are skipped.
  */
 export function composeRunGrid(overlays: DecodedPng[]): RgbCanvas | undefined {
   const first = overlays[0];
@@ -118,8 +129,13 @@ export function composeRunGrid(overlays: DecodedPng[]): RgbCanvas | undefined {
   const usable = overlays.filter((o) => o.height === panel && o.width === first.width);
   const k = Math.ceil(panel / MAX_TILE);
   const tile = Math.floor(panel / k);
-  const canvas = new RgbCanvas(3 * tile + 2 * GAP, usable.length * tile + (usable.length - 1) * GAP, GAP_RGB);
-  usable.forEach((o, row) => {
+  const cols = Math.min(RUN_GRID_COLUMNS, usable.length);
+  const rows = Math.ceil(usable.length / cols);
+  const triplet = 3 * tile + 2 * GAP;
+  const canvas = new RgbCanvas(cols * triplet + (cols - 1) * SAMPLE_GAP, rows * tile + (rows - 1) * GAP, GAP_RGB);
+  usable.forEach((o, n) => {
+    const row = Math.floor(n / cols);
+    const x0 = (n % cols) * (triplet + SAMPLE_GAP);
     for (let p = 0; p < 3; p++) {
       const sx = p * (panel + gapIn);
       for (let y = 0; y < tile; y++) {
@@ -136,7 +152,7 @@ export function composeRunGrid(overlays: DecodedPng[]): RgbCanvas | undefined {
             }
           }
           const n = k * k;
-          canvas.set(p * (tile + GAP) + x, row * (tile + GAP) + y, [Math.round(r / n), Math.round(g / n), Math.round(b / n)]);
+          canvas.set(x0 + p * (tile + GAP) + x, row * (tile + GAP) + y, [Math.round(r / n), Math.round(g / n), Math.round(b / n)]);
         }
       }
     }
@@ -214,6 +230,21 @@ function dataMarkdown(uri: string, what: string, data: DataSummary): string {
   ].join('\n');
 }
 
+/**
+ * Renders the data previews of a document's experiments ahead of the first hover (the server
+ * calls it shortly after a document opens): building Decoy MNIST takes about a second the
+ * first time, a cached picture takes a millisecond. Failures are left for the hover to report.
+ */
+export function prewarmDataPreviews(models: Iterable<ExperimentModel>, ctx: PreviewContext): void {
+  for (const model of models) {
+    try {
+      dataPreviewMarkdown(model, ctx);
+    } catch {
+      // the hover shows the reason when it happens again there
+    }
+  }
+}
+
 /** The newest run of `experiment` in the runs folder that has CAM overlays, as markdown; undefined when there is none. */
 export function runPreviewMarkdown(experiment: string, ctx: PreviewContext): string | undefined {
   if (!ctx.runsFolder) return undefined;
@@ -233,7 +264,7 @@ export function runPreviewMarkdown(experiment: string, ctx: PreviewContext): str
       '',
       `![CAM overlays of ${info.id} at step ${latest.step}](${uri})`,
       '',
-      `*Each row: image · human saliency map · the model's CAM over the image (${files.length} of ${latest.files.length} preview samples).*`,
+      `*Each sample: image · human saliency map · the model's CAM over the image (${files.length} of ${latest.files.length} preview samples).*`,
     ].join('\n');
   }
   return undefined;
@@ -296,7 +327,11 @@ function fileStamp(file: string): [string, number, number] | null {
 
 const memory = new Map<string, string>();
 
-/** The PNG for `key` as a data: URI: from memory, else the disk cache, else rendered (and cached). */
+/**
+ * The PNG for `key` as a URI for hover markdown (data:, or file: of the cache file when too
+ * big to inline): from memory, else the disk cache, else rendered (and cached). Undefined
+ * when there is nothing to show, or a big picture could not be cached on disk.
+ */
 function cachedPng(ctx: PreviewContext, key: unknown[], render: () => Uint8Array | undefined): string | undefined {
   const hash = crypto.createHash('sha256').update(JSON.stringify([RENDER_VERSION, ...key])).digest('hex').slice(0, 32);
   const hit = memory.get(hash);
@@ -308,9 +343,11 @@ function cachedPng(ctx: PreviewContext, key: unknown[], render: () => Uint8Array
   }
   const file = ctx.cacheDir ? path.join(ctx.cacheDir, `${hash}.png`) : undefined;
   let png: Uint8Array | undefined;
+  let onDisk = false;
   if (file) {
     try {
       png = fs.readFileSync(file);
+      onDisk = true;
     } catch {
       png = undefined;
     }
@@ -322,12 +359,15 @@ function cachedPng(ctx: PreviewContext, key: unknown[], render: () => Uint8Array
       try {
         fs.mkdirSync(path.dirname(file), { recursive: true });
         writeFileAtomic(file, png);
+        onDisk = true;
       } catch {
         // a read-only workspace still gets its preview, only uncached on disk
       }
     }
   }
-  const uri = `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
+  const base64 = Buffer.from(png).toString('base64');
+  const uri = base64.length <= DATA_URI_MAX_CHARS ? `data:image/png;base64,${base64}` : file && onDisk ? URI.file(file).toString() : undefined;
+  if (!uri) return undefined;
   memory.set(hash, uri);
   if (memory.size > MEMORY_ENTRIES) memory.delete(memory.keys().next().value!);
   return uri;

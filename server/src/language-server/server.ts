@@ -22,7 +22,7 @@ import { DocumentStore, type AnalyzedDocument } from './documents';
 import { foldingRanges } from './folding';
 import { formatDocument } from './formatting';
 import { hover } from './hover';
-import { previewContextFor } from './saliency-preview';
+import { prewarmDataPreviews, previewContextFor } from './saliency-preview';
 import { definition, prepareRename, references, rename } from './navigation';
 import { resolveRequest } from './resolve-request';
 import { safely } from './safe';
@@ -84,6 +84,16 @@ export function startServer(connection: Connection): DocumentStore {
   const validateAll = () => documents.all().forEach((d) => validate(d.uri));
 
   documents.onDidChangeContent((e) => validate(e.document.uri));
+  // render the data thumbnails of hovers soon after a file opens, so the first hover does not wait for them
+  documents.onDidOpen((e) => {
+    setTimeout(
+      safely(connection, 'preview prewarm', undefined, () => {
+        const doc = store.get(e.document.uri);
+        if (doc) prewarmDataPreviews(doc.analysis.experiments.values(), previewContextFor(doc.workspaceRoot, doc.filePath, undefined));
+      }),
+      250,
+    ).unref();
+  });
   documents.onDidClose((e) => {
     store.forget(e.document.uri);
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
