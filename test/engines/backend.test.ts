@@ -37,6 +37,18 @@ describe('tfjs backend selection', function () {
     assert.match(sel.reason, /@tensorflow\/tfjs-node-gpu: failed to load \(libcudart\.so\.11\.0: cannot open shared object file\)/);
   });
 
+  it('a native package whose install script never fetched libtensorflow says how to fix it', async () => {
+    const sel = await selectBackend('auto', {
+      requireModule: (n) => {
+        if (n.endsWith('-gpu')) return notInstalled(n);
+        // tfjs-node's own message (lib/index.js) when lib/napi-v8/tfjs_binding.node is absent
+        throw new Error(`The Node.js native addon module (tfjs_binding.node) can not be found at path: /x/node_modules/${n}/lib/napi-v8/tfjs_binding.node. \nPlease run command 'npm rebuild @tensorflow/tfjs-node build-addon-from-source' to rebuild the native addon module.`);
+      },
+    });
+    assert.match(sel.reason, /@tensorflow\/tfjs-node: installed without its native library \(libtensorflow is downloaded by its install script.*`npm rebuild @tensorflow\/tfjs-node` with internet access\)/);
+    assert.equal(sel.backend, 'wasm');
+  });
+
   it('without the wasm binaries auto ends on cpu', async () => {
     const sel = await selectBackend('auto', { requireModule: notInstalled, wasmDir: os.tmpdir() });
     assert.equal(sel.backend, 'cpu');

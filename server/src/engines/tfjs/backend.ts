@@ -69,12 +69,17 @@ function isNotInstalled(e: unknown, pkg: string): boolean {
   return err?.code === 'MODULE_NOT_FOUND' && typeof err.message === 'string' && err.message.includes(`'${pkg}'`);
 }
 
+/** tfjs-node's error when the package is there but its install script never fetched libtensorflow / built the addon. */
+function isMissingBinding(e: unknown): boolean {
+  return /tfjs_binding\.node\) can not be found/.test(firstLine(e));
+}
+
 async function tryNative(choice: 'tensorflow-gpu' | 'tensorflow', load: (name: string) => unknown): Promise<BackendAttempt> {
   const pkg = NATIVE_PACKAGES[choice];
   try {
     load(pkg);
   } catch (e) {
-    return { backend: choice, ok: false, reason: isNotInstalled(e, pkg) ? `${pkg}: not installed` : `${pkg}: failed to load (${firstLine(e)})` };
+    return { backend: choice, ok: false, reason: isNotInstalled(e, pkg) ? `${pkg}: not installed` : isMissingBinding(e) ? `${pkg}: installed without its native library (libtensorflow is downloaded by its install script, which had no internet access or was not allowed to run: \`npm rebuild ${pkg}\` with internet access)` : `${pkg}: failed to load (${firstLine(e)})` };
   }
   try {
     if (!(await tf.setBackend('tensorflow'))) return { backend: choice, ok: false, reason: `${pkg}: the tensorflow backend did not initialise` };
