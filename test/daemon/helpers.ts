@@ -78,6 +78,8 @@ export function sandbox(settings: Record<string, string> = {}): Sandbox {
     SGT_DAEMON_IDLE_TIMEOUT: '60',
     SGT_DAEMON_CANCEL_GRACE: '2',
     SGT_DAEMON_CONCURRENCY: '1',
+    // the tests expect no torch engine, whatever this machine has
+    SGT_TORCH: 'off',
     ...settings,
   };
   const paths = daemonPaths(env);

@@ -237,6 +237,8 @@ describe('torch engine process', function () {
     assert.match(r.message, /sgt train --python/);
     clearTorchProbeCache();
     assert.equal(findTorch({ SGT_PYTHON: python }).ok, true, 'SGT_PYTHON is tried first');
+    const off = findTorch({ SGT_TORCH: 'off' }, () => assert.fail('SGT_TORCH=off must not probe'));
+    assert.ok(!off.ok && /SGT_TORCH=off/.test(off.message));
   });
 });
 

@@ -6,6 +6,9 @@
  * the extension's `saliencyStudio.python` setting set), then `python3` on PATH, then
  * `/usr/bin/python3` (a distribution's python3-torch is installed for the system
  * interpreter, which a pyenv or venv `python3` on PATH hides).
+ *
+ * `SGT_TORCH=off` makes PyTorch count as missing without probing: `engine = auto` stays on
+ * tfjs at no cost, and tests get a machine-independent "no torch here".
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -69,6 +72,7 @@ const cache = new Map<string, TorchProbe>();
 
 /** The first candidate that imports torch (cached per candidate list for the life of the process). */
 export function findTorch(env: NodeJS.ProcessEnv = process.env, probe = probePython): TorchProbe {
+  if (env.SGT_TORCH === 'off') return { ok: false, tried: [], message: `PyTorch is switched off (SGT_TORCH=off): unset it to use the torch engine` };
   const candidates = pythonCandidates(env);
   const key = candidates.join('\0');
   const hit = cache.get(key);

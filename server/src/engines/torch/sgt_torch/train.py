@@ -304,7 +304,7 @@ def run_training(ctx, config, data, times, dist=None):
     ctx.log("info", f"data {source}: {data.train.count} train / {data.val.count} val / {data.test.count} test images, {data.train.size} px, "
                     f"{data.train.channels} channel(s), {data.classes} classes"
                     + ("" if config["guidance"]["loss"] == "none" else f"; {guided_count} training images guided by human saliency")
-                    + f" (exported by the launcher in {times['data_seconds']:.1f} s)")
+                    + f" (data ready in {times['data_seconds']:.1f} s: export or cache, Python start)")
     model = trainer.describe_model()
     loss_desc = "cross-entropy" if config["guidance"]["loss"] == "none" else f"{config['guidance']['loss']} (alpha {config['guidance']['alpha']:g})"
     ctx.log("info", f"model {model['arch']}: {model['parameters']} parameters; {loss_desc}; {epochs} epochs × {spe} steps of {batch}; {torch.get_num_threads()} thread(s)")
