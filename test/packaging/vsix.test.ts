@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { zipEntries, zipRead, type ZipEntry } from './zip';
 
 const root = path.resolve(__dirname, '../..');
-const BUNDLES = ['client', 'server', 'cli', 'daemon', 'engine-tfjs', 'webview'];
+const BUNDLES = ['client', 'server', 'cli', 'daemon', 'engine-tfjs', 'engine-torch', 'webview'];
 /** A production build packs to ≈3.4 MB; a development build (no minification) is larger. */
 const MAX_VSIX_BYTES = 8 * 1024 * 1024;
 
@@ -109,6 +109,8 @@ describe('packaging: the .vsix', function () {
       'dist/tfjs-backend-wasm-threaded-simd.wasm',
       ...Array.from({ length: 10 }, (_, d) => `dist/mnist-digits/${d}.json`),
       'dist/mnist-digits/LICENSE',
+      'dist/torch/sgt_torch/__main__.py',
+      'dist/torch/sgt_torch/train.py',
       'examples/decoy-mnist/cyborg.sgt',
       'examples/shapes/shapes.sgt',
       'examples/shapes/labels.csv',
