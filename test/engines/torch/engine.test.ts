@@ -206,6 +206,22 @@ describe('torch engine process', function () {
     assert.equal(ofType(readEvents(long), 'cancelled').length, 1);
   });
 
+  it('mixed precision (autocast; on the CPU through the SGT_TORCH_AMP=cpu test hook) trains close to float32', async () => {
+    const fp32 = makeRunDir(runs(), sgt, 'tiny_cyborg', { train: { epochs: 1 } });
+    const amp = makeRunDir(runs(), sgt, 'tiny_cyborg', { train: { epochs: 1 } });
+    const a = startTorch(fp32, python, { env: { SGT_TORCH_AMP: 'off' } });
+    assert.equal(await a.done, 0, a.stderr);
+    const b = startTorch(amp, python, { env: { SGT_TORCH_AMP: 'cpu' } });
+    assert.equal(await b.done, 0, b.stderr);
+    assert.match(ofType(readEvents(amp), 'started')[0].backendReason, /mixed precision \(bfloat16 autocast\)/);
+    assert.doesNotMatch(ofType(readEvents(fp32), 'started')[0].backendReason, /mixed precision/);
+    const ma = JSON.parse(fs.readFileSync(path.join(fp32, 'summary.json'), 'utf8')).history[0].metrics;
+    const mb = JSON.parse(fs.readFileSync(path.join(amp, 'summary.json'), 'utf8')).history[0].metrics;
+    // bfloat16 keeps 8 bits of mantissa: the same training, not the same digits
+    for (const k of ['loss', 'ce', 'guidance']) assert.ok(Math.abs(mb.train[k] - ma.train[k]) < 0.05, `train ${k}: amp ${mb.train[k]}, fp32 ${ma.train[k]}`);
+    assert.ok(Math.abs(mb.val.loss - ma.val.loss) < 0.05, `val loss: amp ${mb.val.loss}, fp32 ${ma.val.loss}`);
+  });
+
   it('SIGTERM cancels at the next step: `cancelled` event, exit 130', async () => {
     const dir = makeRunDir(runs(), sgt, 'tiny_ce', { train: { epochs: 50 } });
     const run = startTorch(dir, python);

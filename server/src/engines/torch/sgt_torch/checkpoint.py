@@ -2,7 +2,8 @@
 scheme, engines/tfjs/checkpoint.ts, with torch's own weights file):
 
   epoch-0003.pt   torch.save of {format, epoch, step, arch, params (state_dict, torch
-                  layout, tfjs parameter names), optimizer (torch state_dict)}
+                  layout, tfjs parameter names), optimizer (torch state_dict), scaler
+                  (float16 AMP's GradScaler state, else None)}
   last.json       pointer to the newest checkpoint + what a resume needs: epoch, step,
                   optimizer step count, random-stream positions, best epoch, history, seconds
   best.json       the best epoch (validation accuracy) and its checkpoint
@@ -30,13 +31,13 @@ def checkpoint_base(epoch):
     return f"epoch-{epoch:04d}"
 
 
-def save_checkpoint(writer, model, optimizer, arch, last, is_best):
+def save_checkpoint(writer, model, optimizer, arch, last, is_best, scaler=None):
     """last: epoch, step, optimizer, rng, best, history, seconds. Returns the weights path relative to the run."""
     base = checkpoint_base(last["epoch"])
     buf = io.BytesIO()
     torch.save({"format": CHECKPOINT_FORMAT, "epoch": last["epoch"], "step": last["step"], "arch": arch,
                 "params": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "optimizer": optimizer.state_dict()}, buf)
+                "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict() if scaler else None}, buf)
     rel = writer.checkpoint_file(f"{base}.pt", buf.getvalue())
     best = dict(last["best"], manifest=f"{base}.pt") if is_best and last["best"] else last["best"]
     pointer = {"format": CHECKPOINT_FORMAT, **last, "best": best, "manifest": f"{base}.pt"}
@@ -68,7 +69,7 @@ def read_last_pointer(run_dir):
     return pointer
 
 
-def restore_checkpoint(run_dir, name, model, optimizer=None):
+def restore_checkpoint(run_dir, name, model, optimizer=None, scaler=None):
     file = os.path.join(run_dir, "checkpoints", name)
     try:
         state = torch.load(file, map_location="cpu")
@@ -78,5 +79,7 @@ def restore_checkpoint(run_dir, name, model, optimizer=None):
         model.load_state_dict(state["params"])
         if optimizer is not None:
             optimizer.load_state_dict(state["optimizer"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
     except (KeyError, RuntimeError, ValueError) as e:
         raise CheckpointError(f"{file}: does not fit the experiment's model or optimizer (changed since the checkpoint?): {e}") from e

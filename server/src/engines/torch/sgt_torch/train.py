@@ -7,7 +7,9 @@ an uninterrupted run would), previews of CAM overlays, summary.json at the end.
 Optimizers are torch.optim.SGD / Adam, whose update rules the tfjs engine copies
 (engines/tfjs/optimizer.ts); the learning rate of each step is set from the same schedule.
 """
+import contextlib
 import math
+import os
 import time
 
 import numpy as np
@@ -68,6 +70,21 @@ def create_optimizer(opt, params):
     return torch.optim.Adam(params, lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]), eps=1e-8, weight_decay=opt["weight_decay"])
 
 
+def amp_setting(device, env=os.environ):
+    """Mixed precision: autocast on CUDA (bfloat16 where the GPU has it, else float16 with a
+    gradient scaler); the losses, CAMs and metrics are computed in float32 from the autocast
+    outputs. SGT_TORCH_AMP=off turns it off; SGT_TORCH_AMP=cpu (a test hook) autocasts to
+    bfloat16 on the CPU so the code path runs without a GPU. Returns (device type, dtype) or None."""
+    choice = env.get("SGT_TORCH_AMP", "auto")
+    if choice == "off":
+        return None
+    if choice == "cpu" and device.type == "cpu":
+        return ("cpu", torch.bfloat16)
+    if device.type == "cuda":
+        return ("cuda", torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    return None
+
+
 def select_device(choice):
     if choice == "cuda":
         if not torch.cuda.is_available():
@@ -122,6 +139,9 @@ class Trainer:
 
             self.net = DistributedDataParallel(self.model, device_ids=[torch.cuda.current_device()] if device.type == "cuda" else None)
         self.optimizer = create_optimizer(config["train"]["optimizer"], self.model.parameters())
+        self.amp = amp_setting(device)
+        # float16 needs loss scaling against underflowing gradients; bfloat16 does not
+        self.scaler = torch.cuda.amp.GradScaler() if self.amp and self.amp[1] == torch.float16 else None
         self.mean, self.std = input_statistics(config["normalize"], tr, device)
         self.cam_size = feature_size(m["arch"], tr.size, self.model, tr.channels)
         if self.cam_size is not None and self.cam_size < 1:
@@ -136,6 +156,13 @@ class Trainer:
         n_prev = min(config["preview"]["samples"], preview_from.count) if preview_from else 0
         self.preview_set = (preview_from, n_prev) if preview_from is not None and n_prev > 0 and self.has_cam else None
         self.metrics_wanted = set(config["evaluate"]["metrics"])
+
+    def forward(self, net, x):
+        """(logits, features) in float32, the network itself under autocast when AMP is on."""
+        ctx = torch.autocast(device_type=self.amp[0], dtype=self.amp[1]) if self.amp else contextlib.nullcontext()
+        with ctx:
+            logits, feats = net(x)
+        return logits.float(), (feats.float() if feats is not None else None)
 
     def prep(self, x):
         """The model's input: images as they are, or standardised (data.normalize)."""
@@ -183,7 +210,7 @@ class Trainer:
         idx_d = idx_t.to(self.device)
         labels = self.labels[idx_d]
         self.net.train()
-        logits, feats = self.net(x)
+        logits, feats = self.forward(self.net, x)
         if self.cyborg:
             loss, ce, guidance = cyborg_loss(logits, feats, self.model.head.weight, labels, self.train_saliency[idx_d], self.guided[idx_d],
                                              self.config["guidance"]["alpha"], self.config["guidance"]["cam_class"], norm)
@@ -191,8 +218,14 @@ class Trainer:
             loss, ce, guidance = cross_entropy_loss(logits, labels, norm)
         self.optimizer.zero_grad(set_to_none=True)
         # DDP averages gradients over ranks; the shards' terms are already shares of the batch
-        (loss * self.dist.world if self.dist.enabled else loss).backward()
-        self.optimizer.step()
+        scaled = loss * self.dist.world if self.dist.enabled else loss
+        if self.scaler:
+            self.scaler.scale(scaled).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            scaled.backward()
+            self.optimizer.step()
         correct = int((logits.detach().argmax(dim=1) == labels).sum())
         total = self.dist.all_sum([float(loss), float(ce), float(guidance), correct, 1.0 if cancel else 0.0], self.device)
         r = {"loss": total[0], "ce": total[1], "guidance": total[2], "correct": int(round(total[3])), "cancel": total[4] > 0}
@@ -216,7 +249,7 @@ class Trainer:
             idx = torch.arange(start, min(start + batch, s.count))
             labels = s.labels[idx].to(self.device)
             self.model.eval()
-            logits, feats = self.model(self.prep(s.batch(idx, self.device)))
+            logits, feats = self.forward(self.model, self.prep(s.batch(idx, self.device)))
             probs = torch.softmax(logits.float(), dim=1)
             correct += int((probs.argmax(dim=1) == labels).sum())
             ce_sum += float(-torch.log(probs.gather(1, labels.unsqueeze(1)).clamp(min=1e-30)).sum())
@@ -246,7 +279,7 @@ class Trainer:
         idx = torch.arange(n)
         labels = s.labels[idx].to(self.device)
         self.model.eval()
-        logits, feats = self.model(self.prep(s.batch(idx, self.device)))
+        logits, feats = self.forward(self.model, self.prep(s.batch(idx, self.device)))
         cams = normalized_cam(feats.float(), self.model.head.weight.float(), cam_targets(logits, labels, self.config["guidance"]["cam_class"]))
         up = resize_maps(cams, s.size).cpu().numpy()
         pngs = []
@@ -269,6 +302,9 @@ def run_training(ctx, config, data, times, dist=None):
     if data.train.count == 0:
         raise ConfigError("the training split is empty")
     device, device_reason = select_device(config["train"]["device"])
+    amp = amp_setting(device)
+    if amp:
+        device_reason += f"; mixed precision ({str(amp[1]).replace('torch.', '')} autocast)"
     if dist.enabled:
         device_reason += f"; {dist.world} data-parallel ranks (DistributedDataParallel, {'nccl' if device.type == 'cuda' else 'gloo'})"
     trainer = Trainer(ctx, config, data, device, dist)
@@ -282,7 +318,7 @@ def run_training(ctx, config, data, times, dist=None):
     if ctx.resume:
         pointer = read_last_pointer(ctx.run_dir)
         if pointer:
-            restore_checkpoint(ctx.run_dir, pointer["manifest"], trainer.model, trainer.optimizer)
+            restore_checkpoint(ctx.run_dir, pointer["manifest"], trainer.model, trainer.optimizer, trainer.scaler)
             start_epoch, step, best, history = pointer["epoch"], pointer["step"], pointer["best"], pointer["history"]
             seconds.update(pointer["seconds"])
             resumed_from = {"epoch": pointer["epoch"], "step": pointer["step"]}
@@ -376,7 +412,7 @@ def run_training(ctx, config, data, times, dist=None):
         rel = save_checkpoint(ctx.writer, trainer.model, trainer.optimizer, config["model"]["arch"], {
             "epoch": epoch, "step": step, "optimizer": {"type": config["train"]["optimizer"]["type"], "t": step},
             "rng": {"seed": config["seed"], "shuffleStreamBase": SHUFFLE_STREAM_BASE, "nextEpoch": epoch},
-            "best": best, "history": history, "seconds": seconds}, is_best)
+            "best": best, "history": history, "seconds": seconds}, is_best, trainer.scaler)
         if is_best:
             best["manifest"] = rel.split("/")[-1]
         ctx.emit({"type": "checkpoint", "epoch": epoch, "step": step, "path": rel, "best": is_best})
