@@ -206,6 +206,30 @@ describe('torch engine process', function () {
     assert.equal(ofType(readEvents(long), 'cancelled').length, 1);
   });
 
+  it('nodes = 2: one engine per node (NODE_RANK, MASTER_ADDR, MASTER_PORT) trains what one process trains; node 0 alone writes', async () => {
+    const one = makeRunDir(runs(), sgt, 'tiny_ce', { train: { epochs: 1 } });
+    const a = startTorch(one, python);
+    assert.equal(await a.done, 0, a.stderr);
+    const dir = makeRunDir(runs(), sgt, 'tiny_ce', { train: { epochs: 1, nodes: 2 } });
+    const port = String(20000 + Math.floor(Math.random() * 20000));
+    const node = (rank: number) => startTorch(dir, python, { env: { NODE_RANK: String(rank), MASTER_ADDR: '127.0.0.1', MASTER_PORT: port } });
+    const [n0, n1] = [node(0), node(1)];
+    assert.deepEqual([await n0.done, await n1.done], [0, 0], n0.stderr + n1.stderr);
+    assert.equal(n1.events.length, 0, 'node 1 prints no events');
+    assert.equal(ofType(readEvents(dir), 'started').length, 1);
+    assert.match(ofType(readEvents(dir), 'started')[0].backendReason, /2 data-parallel ranks/);
+    const ha = JSON.parse(fs.readFileSync(path.join(one, 'summary.json'), 'utf8')).history[0].metrics;
+    const hb = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')).history[0].metrics;
+    for (const split of ['train', 'val', 'test']) {
+      for (const [k, v] of Object.entries(ha[split] as Record<string, number>)) assert.ok(Math.abs(hb[split][k] - v) < 1e-4, `${split} ${k}: 2 nodes ${hb[split][k]}, 1 process ${v}`);
+    }
+
+    const unset = makeRunDir(runs(), sgt, 'tiny_ce', { train: { epochs: 1, nodes: 2 } });
+    const bad = startTorch(unset, python);
+    assert.equal(await bad.done, 1);
+    assert.match(ofType(readEvents(unset), 'failed')[0].error, /^train\.nodes = 2: each node's engine needs NODE_RANK, MASTER_ADDR and MASTER_PORT from the scheduler \(NODE_RANK, MASTER_ADDR, MASTER_PORT not set/);
+  });
+
   it('mixed precision (autocast; on the CPU through the SGT_TORCH_AMP=cpu test hook) trains close to float32', async () => {
     const fp32 = makeRunDir(runs(), sgt, 'tiny_cyborg', { train: { epochs: 1 } });
     const amp = makeRunDir(runs(), sgt, 'tiny_cyborg', { train: { epochs: 1 } });

@@ -48,9 +48,10 @@ function parseArgs(argv: string[]): Args | string {
   return { runDir: path.resolve(runDir), resume, python };
 }
 
-/** Writes a `failed` event for a problem found before Python started. */
+/** Writes a `failed` event for a problem found before Python started (node 0 only: with `train.nodes > 1` the other nodes' engines never write the run directory). */
 function fail(runDir: string, error: string): number {
   process.stderr.write(`engine-torch: ${error}\n`);
+  if (process.env.NODE_RANK && process.env.NODE_RANK !== '0') return ENGINE_EXIT.failed;
   try {
     const writer = new RunWriter(runDir);
     const e: RunEvent = { time: new Date().toISOString(), type: 'failed', error };

@@ -70,12 +70,29 @@ def main(argv=None):
 
     try:
         with open(resolved_file, encoding="utf-8") as f:
-            world = int(parse_config(json.load(f), run_dir)["train"]["devices"])
+            train = parse_config(json.load(f), run_dir)["train"]
+        devices, nodes = int(train["devices"]), int(train["nodes"])
     except (OSError, ValueError, ConfigError):
-        world = 1  # run_engine reports the problem as a `failed` event
-    if world <= 1:
+        devices, nodes = 1, 1  # run_engine reports the problem as a `failed` event
+    if devices * nodes <= 1:
         return run_engine(run_dir, args.data, args.resume, wall0)
-    return run_ranks(run_dir, args.data, args.resume, wall0, world)
+    if nodes == 1:
+        return run_ranks(run_dir, args.data, args.resume, wall0, devices)
+    # several nodes (docs/cluster.md): the scheduler starts one engine per node and says where rank 0 listens
+    missing = [k for k in ("NODE_RANK", "MASTER_ADDR", "MASTER_PORT") if not os.environ.get(k)]
+    node_rank = os.environ.get("NODE_RANK", "")
+    if missing or not node_rank.isdigit() or int(node_rank) >= nodes:
+        why = f"{', '.join(missing)} not set" if missing else f"NODE_RANK = {node_rank} is not one of 0 … {nodes - 1}"
+        message = f"train.nodes = {nodes}: each node's engine needs NODE_RANK, MASTER_ADDR and MASTER_PORT from the scheduler ({why}; see docs/cluster.md)"
+        sys.stderr.write(f"sgt_torch: {message}\n")
+        if node_rank in ("", "0"):
+            from .events import RunWriter
+
+            writer = RunWriter(run_dir)
+            writer.event({"type": "failed", "error": message})
+            writer.close()
+        return EXIT["failed"]
+    return run_ranks(run_dir, args.data, args.resume, wall0, devices, nodes, int(node_rank), int(os.environ["MASTER_PORT"]))
 
 
 def run_engine(run_dir, data_dir, resume, wall0, rank=0, world=1):
@@ -179,10 +196,11 @@ def run_engine(run_dir, data_dir, resume, wall0, rank=0, world=1):
                 pass
 
 
-def run_ranks(run_dir, data_dir, resume, wall0, world):
-    """Starts `world` ranks and waits; returns the exit code. A rank that fails stops the
-    others (torch.multiprocessing terminates them); rank 0 has written the ending when it
-    could, else it is written here."""
+def run_ranks(run_dir, data_dir, resume, wall0, devices, nodes=1, node_rank=0, port=None):
+    """Starts this node's `devices` ranks (global ranks node_rank·devices …) and waits; returns
+    the exit code. A rank that fails stops the others on its node (torch.multiprocessing
+    terminates them; ranks on other nodes fail in their next collective); global rank 0 has
+    written the ending when it could, else node 0 writes it here."""
     import torch.multiprocessing as mp
 
     from .distributed import free_port
@@ -190,7 +208,9 @@ def run_ranks(run_dir, data_dir, resume, wall0, world):
 
     from .ranks import rank_main
 
-    ctx = mp.spawn(rank_main, args=(run_dir, data_dir, resume, wall0, world, free_port(), os.getpid()), nprocs=world, join=False)
+    world = devices * nodes
+    args = (run_dir, data_dir, resume, wall0, world, port or free_port(), os.getpid(), node_rank * devices)
+    ctx = mp.spawn(rank_main, args=args, nprocs=devices, join=False)
 
     def forward(signum, _frame):
         # the whole process group usually gets the signal; this covers one sent to us alone
@@ -217,6 +237,9 @@ def run_ranks(run_dir, data_dir, resume, wall0, world):
         last = []
     if last and last[0].get("type") in ("failed", "cancelled"):
         return EXIT["cancelled"] if last[0]["type"] == "cancelled" else EXIT["failed"]
+    if node_rank != 0:  # only node 0 writes the run directory
+        sys.stderr.write(f"sgt_torch: {error}\n")
+        return code or EXIT["failed"]
     writer = RunWriter(run_dir)
     writer.event({"type": "failed", "error": error})
     writer.close()

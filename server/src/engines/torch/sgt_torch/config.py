@@ -77,10 +77,8 @@ def parse_config(raw, run_dir):
         schedule["gamma"] = _num(sched, "gamma", "train.schedule", 0.1)
     devices = int(_num(train, "devices", "train", 1))
     nodes = int(_num(train, "nodes", "train", 1))
-    if nodes != 1:
-        raise ConfigError(f"train.nodes = {nodes}: multi-node training is not implemented in the torch engine yet (devices = N ranks on one node is); use nodes = 1")
-    if devices < 1:
-        raise ConfigError("train.devices must be at least 1")
+    if devices < 1 or nodes < 1:
+        raise ConfigError("train.devices and train.nodes must be at least 1")
 
     every = _obj(preview.get("every", {"value": 50, "unit": "steps"}), "preview.every")
     sets = [str(s) for s in evaluate.get("sets", ["val", "test"])]
@@ -94,7 +92,7 @@ def parse_config(raw, run_dir):
         "guidance": {"loss": loss, "alpha": float(_num(guidance, "alpha", "guidance", 0.5)),
                      "cam_class": _one_of(_str(guidance, "cam_class", "guidance", "label"), ("label", "predicted"), "guidance.cam_class")},
         "train": {"epochs": _num(train, "epochs", "train", 5), "batch": _num(train, "batch", "train", 64), "optimizer": optimizer, "schedule": schedule,
-                  "device": _one_of(_str(train, "device", "train", "auto"), ("auto", "cpu", "cuda"), "train.device"), "devices": devices,
+                  "device": _one_of(_str(train, "device", "train", "auto"), ("auto", "cpu", "cuda"), "train.device"), "devices": devices, "nodes": nodes,
                   "checkpoint": _one_of(_str(train, "checkpoint", "train", "best"), ("best", "last"), "train.checkpoint")},
         "preview": {"every": _num(every, "value", "preview.every"), "unit": _one_of(_str(every, "unit", "preview.every", "steps"), ("steps", "epochs"), "preview.every unit"),
                     "samples": int(_num(preview, "samples", "preview", 8))},

@@ -1,6 +1,6 @@
-"""Data-parallel training on one node (`train.devices = N`): N ranks started with
-torch.multiprocessing, DistributedDataParallel over gloo (CPU) or NCCL (CUDA, one GPU per
-rank).
+"""Data-parallel training (`train.devices = N` ranks per node, `train.nodes = M` nodes):
+ranks started with torch.multiprocessing, DistributedDataParallel over gloo (CPU) or NCCL
+(CUDA, one GPU per rank); see docs/cluster.md.
 
 The result is the single-process run's, not a different recipe: every rank walks the same
 seeded order, takes its contiguous shard of each batch (the tfjs engine's shardBounds), and
@@ -56,11 +56,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def init_group(rank, world, port, cuda):
+def init_group(rank, world, port, cuda, local_rank=0):
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     os.environ["MASTER_PORT"] = str(port)
     if cuda:
-        torch.cuda.set_device(rank % torch.cuda.device_count())
+        torch.cuda.set_device(local_rank % torch.cuda.device_count())
     dist.init_process_group("nccl" if cuda else "gloo", rank=rank, world_size=world)
 
 

@@ -11,8 +11,9 @@ from .config import parse_config
 from .distributed import close_group, init_group
 
 
-def rank_main(rank, run_dir, data_dir, resume, wall0, world, port, parent):
-    """Entry of one data-parallel rank (torch.multiprocessing.spawn)."""
+def rank_main(local_rank, run_dir, data_dir, resume, wall0, world, port, parent, rank_base):
+    """Entry of one data-parallel rank (torch.multiprocessing.spawn): global rank = rank_base + local_rank."""
+    rank = rank_base + local_rank
     from .__main__ import EXIT, _die_with_parent, run_engine
 
     _die_with_parent(parent)
@@ -20,7 +21,7 @@ def rank_main(rank, run_dir, data_dir, resume, wall0, world, port, parent):
     with open(os.path.join(run_dir, "resolved.json"), encoding="utf-8") as f:
         device = parse_config(json.load(f), run_dir)["train"]["device"]
     cuda = device != "cpu" and torch.cuda.is_available()
-    init_group(rank, world, port, cuda)
+    init_group(rank, world, port, cuda, local_rank)
     code = run_engine(run_dir, data_dir, resume, wall0, rank, world)
     if code == EXIT["finished"]:
         close_group()  # destroying a group while a peer is gone can block: only on the normal path
