@@ -21,7 +21,7 @@ const CAPS = { SGT_MAX_TRAIN_IMAGES: '192', SGT_MAX_EVAL_IMAGES: '64' };
 
 const SGT = `experiment tiny_ce {
   seed = 3
-  data { source = builtin("decoy-mnist")  image_size = 28  annotated = 50% }
+  data { source = builtin("decoy-mnist")  image_size = 28  annotated = 50%  normalize = dataset }
   model { arch = small_cnn  width = 4 }
   guidance { loss = none }
   train { epochs = 2  batch = 32  optimizer = adam { lr = 0.003 }  engine = torch }

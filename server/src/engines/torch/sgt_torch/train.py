@@ -101,17 +101,24 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def input_statistics(normalize, train, device):
-    """(mean, std) as [1, C, 1, 1] tensors, or (None, None) for `normalize = none`."""
+    """(mean, 1/std) as [1, C, 1, 1] float32 tensors, or (None, None) for `normalize = none`,
+    exactly as data/normalize.ts and the tfjs model compute them: `dataset` = per-channel mean
+    and population standard deviation of the training split (float64 sums; a constant
+    channel keeps std 1), applied as (x − mean) · (1/std)."""
     if normalize == "none":
         return None, None
     if normalize == "imagenet":
         if train.channels != 3:
-            raise ConfigError("data.normalize = imagenet needs RGB images; these have 1 channel (use normalize = dataset or none)")
-        mean, std = torch.tensor(IMAGENET_MEAN), torch.tensor(IMAGENET_STD)
-    else:  # dataset: the training split only, per channel
+            raise ConfigError(f"data.normalize = imagenet needs RGB images, but this data set has {train.channels} channel(s): use normalize = dataset")
+        mean, std = list(IMAGENET_MEAN), list(IMAGENET_STD)
+    else:
         x = train.images_nhwc.double().reshape(-1, train.channels)
-        mean, std = x.mean(dim=0).float(), x.std(dim=0).clamp(min=1e-6).float()
-    return mean.view(1, -1, 1, 1).to(device), std.view(1, -1, 1, 1).to(device)
+        n = x.shape[0]
+        mean = (x.sum(dim=0) / n if n else torch.zeros(train.channels, dtype=torch.float64)).tolist()
+        sq = ((x * x).sum(dim=0) / n if n else torch.zeros(train.channels, dtype=torch.float64)).tolist()
+        std = [math.sqrt(v - m * m) if v - m * m > 1e-12 else 1.0 for v, m in zip(sq, mean)]
+    as_tensor = lambda v: torch.tensor(v, dtype=torch.float32).view(1, -1, 1, 1).to(device)  # noqa: E731
+    return as_tensor(mean), as_tensor([1 / s for s in std])
 
 
 class Trainer:
@@ -142,7 +149,7 @@ class Trainer:
         self.amp = amp_setting(device)
         # float16 needs loss scaling against underflowing gradients; bfloat16 does not
         self.scaler = torch.cuda.amp.GradScaler() if self.amp and self.amp[1] == torch.float16 else None
-        self.mean, self.std = input_statistics(config["normalize"], tr, device)
+        self.mean, self.inv_std = input_statistics(config["normalize"], tr, device)
         self.cam_size = feature_size(m["arch"], tr.size, self.model, tr.channels)
         if self.cam_size is not None and self.cam_size < 1:
             raise ConfigError(f"data.image_size = {tr.size} is too small for {m['arch']}: its final feature map would be empty")
@@ -166,7 +173,7 @@ class Trainer:
 
     def prep(self, x):
         """The model's input: images as they are, or standardised (data.normalize)."""
-        return x if self.mean is None else (x - self.mean) / self.std
+        return x if self.mean is None else (x - self.mean) * self.inv_std
 
     def notes(self):
         notes = []
