@@ -1,8 +1,7 @@
 /**
  * Exports the data set of a run as .npy files for the torch engine, so both engines train on
- * byte-identical samples by construction: the same builders (decoy-mnist.ts, folder.ts), the
- * same splits, caps (SGT_MAX_TRAIN_IMAGES / SGT_MAX_EVAL_IMAGES) and annotated subset
- * (engines/tfjs/data.ts `guidedImages`) as the tfjs engine; Python only memory-maps them
+ * byte-identical samples by construction: the same loader (data/run-data.ts: builders, splits,
+ * caps and annotated subset) as the tfjs engine; Python only memory-maps them
  * (engines/torch/sgt_torch/data.py).
  *
  * Format `sgt-data/1`, one folder:
@@ -23,30 +22,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { guidedImages, headOf } from '../engines/tfjs/data';
-import { buildDecoyMnist, buildMnist } from './decoy-mnist';
-import { loadFolder } from './folder';
-import type { ImageSet } from './image-set';
 import { writeNpy } from './npy';
+import { envCap, loadRunSamples, type DataSpec, type RunData } from './run-data';
 
 export const DATA_EXPORT_FORMAT = 'sgt-data/1';
-
-/** The settings of resolved.json that decide the samples. */
-export interface DataSpec {
-  seed: number;
-  baseDir: string;
-  source: { type: 'builtin'; name: 'decoy-mnist' | 'mnist' } | { type: 'folder'; path: string };
-  imageSize: number;
-  annotated: number;
-  valSplit: number;
-  testSplit: number;
-  images?: string;
-  labels?: string;
-  saliency?: string;
-  missingSaliency: 'skip' | 'zeros';
-  maxTrain: number | null;
-  maxEval: number | null;
-}
 
 export class DataSpecError extends Error {}
 
@@ -54,13 +33,6 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 const num = (v: unknown, fallback: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
 const optStr = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-
-function envCap(env: NodeJS.ProcessEnv, name: string): number | null {
-  const v = env[name];
-  if (v === undefined || v === '') return null;
-  const n = Number(v);
-  return Number.isInteger(n) && n > 0 ? n : null;
-}
 
 /** The data settings of a resolved experiment (defaults as engines/tfjs/config.ts). */
 export function dataSpec(resolved: unknown, runDir: string, env: NodeJS.ProcessEnv = process.env): DataSpec {
@@ -90,45 +62,6 @@ export function dataSpec(resolved: unknown, runDir: string, env: NodeJS.ProcessE
   };
 }
 
-export interface ExportedData {
-  train: ImageSet;
-  val: ImageSet;
-  test: ImageSet;
-  classes: number;
-  classNames?: string[];
-  guided: Uint8Array;
-  annotatedCount: number;
-  warnings: string[];
-}
-
-/** Loads the samples exactly as engines/tfjs/data.ts loadRunData does. Throws DataError for unusable data. */
-export function loadForExport(spec: DataSpec): ExportedData {
-  let splits: { train: ImageSet; val: ImageSet; test: ImageSet; classes: number };
-  let classNames: string[] | undefined;
-  let warnings: string[] = [];
-  if (spec.source.type === 'builtin') {
-    const build = spec.source.name === 'mnist' ? buildMnist : buildDecoyMnist;
-    splits = build({ seed: spec.seed, imageSize: spec.imageSize, valFraction: spec.valSplit });
-  } else {
-    const folder = loadFolder({
-      root: path.resolve(spec.baseDir, spec.source.path),
-      images: spec.images,
-      labels: spec.labels,
-      saliency: spec.saliency,
-      imageSize: spec.imageSize,
-      seed: spec.seed,
-      valFraction: spec.valSplit,
-      testFraction: spec.testSplit,
-    });
-    splits = folder;
-    classNames = folder.classNames;
-    warnings = folder.warnings;
-  }
-  const train = headOf(splits.train, spec.maxTrain ?? Infinity);
-  const { guided, annotatedCount } = guidedImages(train, spec.annotated, spec.seed, spec.missingSaliency);
-  return { train, val: headOf(splits.val, spec.maxEval ?? Infinity), test: headOf(splits.test, spec.maxEval ?? Infinity), classes: splits.classes, classNames, guided, annotatedCount, warnings };
-}
-
 /** Stable identity of a data spec (the cache folder's name). */
 export function dataKey(spec: DataSpec): string {
   const { baseDir, ...rest } = spec;
@@ -137,7 +70,7 @@ export function dataKey(spec: DataSpec): string {
 }
 
 /** Writes the export into `dir` (created; must not exist). */
-export function writeExport(dir: string, data: ExportedData, key: string): void {
+export function writeExport(dir: string, data: RunData, key: string): void {
   fs.mkdirSync(dir, { recursive: true });
   for (const split of ['train', 'val', 'test'] as const) {
     const s = data[split];
@@ -185,7 +118,7 @@ export function exportRunData(runDir: string, resolved: unknown, env: NodeJS.Pro
   const key = dataKey(spec);
   const dir = spec.source.type === 'builtin' ? path.join(path.dirname(runDir), '.cache', 'data', key) : path.join(runDir, 'data');
   if (complete(dir, key)) return { dir, written: false, seconds: (performance.now() - t0) / 1000 };
-  const data = loadForExport(spec);
+  const data = loadRunSamples(spec);
   const tmp = `${dir}.${process.pid}.${crypto.randomBytes(3).toString('hex')}.tmp`;
   try {
     writeExport(tmp, data, key);

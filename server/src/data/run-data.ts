@@ -1,0 +1,129 @@
+/**
+ * The samples of a run — splits, caps and the annotated subset — from the data settings of
+ * its experiment. One loader for both engines: the tfjs engine trains on what it returns,
+ * and the torch engine on the .npy export of the same (data/export.ts), so both see
+ * byte-identical samples by construction.
+ *
+ * The `annotated` subset: `floor(annotated · N)` of the N training images, the first
+ * ones of a permutation drawn with `createRng(seed, 1002)` (Rao et al. keep annotations
+ * for `int(f·N)` random training images). An image is guided when it is in the subset and
+ * has a human map; with `missing_saliency = zeros` every image is (CYBORG's loader), those
+ * without a usable map towards an all-zero map.
+ *
+ * Test hook (undocumented for users): the environment variables `SGT_MAX_TRAIN_IMAGES` and
+ * `SGT_MAX_EVAL_IMAGES` cap the training and the validation / test splits (their first
+ * images: the splits are already shuffled by seed), so end-to-end tests run in seconds.
+ */
+import * as path from 'node:path';
+import { buildDecoyMnist, buildMnist } from './decoy-mnist';
+import { loadFolder } from './folder';
+import type { ImageSet } from './image-set';
+import { createRng } from './rng';
+
+export const ANNOTATED_STREAM = 1002;
+
+/** The settings of an experiment that decide its samples. */
+export interface DataSpec {
+  seed: number;
+  /** Folder that `folder(…)` paths are relative to. */
+  baseDir: string;
+  source: { type: 'builtin'; name: 'decoy-mnist' | 'mnist' } | { type: 'folder'; path: string };
+  imageSize: number;
+  annotated: number;
+  valSplit: number;
+  testSplit: number;
+  images?: string;
+  labels?: string;
+  saliency?: string;
+  missingSaliency: 'skip' | 'zeros';
+  /** Caps from SGT_MAX_TRAIN_IMAGES / SGT_MAX_EVAL_IMAGES (null: none). */
+  maxTrain: number | null;
+  maxEval: number | null;
+}
+
+export interface RunData {
+  train: ImageSet;
+  val: ImageSet;
+  test: ImageSet;
+  classes: number;
+  classNames?: string[];
+  /** Per training image: 1 when its human map guides the model. */
+  guided: Uint8Array;
+  /** Training images in the annotated subset that have a map. */
+  annotatedCount: number;
+  /** Problems found while loading, each naming a file. */
+  warnings: string[];
+}
+
+/** The first `n` images of a set (all of them when n ≥ count). */
+export function headOf(set: ImageSet, n: number): ImageSet {
+  if (!(n < set.count)) return set;
+  const px = set.size * set.size;
+  const ipx = px * set.channels;
+  return {
+    images: set.images.slice(0, n * ipx),
+    channels: set.channels,
+    labels: set.labels.slice(0, n),
+    saliency: set.saliency.slice(0, n * px),
+    size: set.size,
+    count: n,
+    decoyMask: set.decoyMask.slice(0, n * px),
+    hasSaliency: set.hasSaliency?.slice(0, n),
+    files: set.files?.slice(0, n),
+    decoyShade: set.decoyShade.slice(0, n),
+  };
+}
+
+/** A positive integer cap from the environment, or null. */
+export function envCap(env: NodeJS.ProcessEnv, name: string): number | null {
+  const v = env[name];
+  if (v === undefined || v === '') return null;
+  const n = Number(v);
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+/** Which training images are guided (see the module comment). */
+export function guidedImages(train: ImageSet, annotated: number, seed: number, missing: 'skip' | 'zeros'): { guided: Uint8Array; annotatedCount: number } {
+  const n = train.count;
+  const guided = new Uint8Array(n);
+  const order = createRng(seed, ANNOTATED_STREAM).shuffle(Int32Array.from({ length: n }, (_, i) => i));
+  const take = Math.floor(Math.min(1, Math.max(0, annotated)) * n + 1e-9);
+  let annotatedCount = 0;
+  for (let i = 0; i < take; i++) {
+    const idx = order[i];
+    if ((train.hasSaliency?.[idx] ?? 1) === 1) {
+      guided[idx] = 1;
+      annotatedCount++;
+    }
+  }
+  if (missing === 'zeros') guided.fill(1);
+  return { guided, annotatedCount };
+}
+
+/** Loads the samples of a run. Throws DataError (data/folder.ts) for unusable data. */
+export function loadRunSamples(spec: DataSpec): RunData {
+  let splits: { train: ImageSet; val: ImageSet; test: ImageSet; classes: number };
+  let classNames: string[] | undefined;
+  let warnings: string[] = [];
+  if (spec.source.type === 'builtin') {
+    const build = spec.source.name === 'mnist' ? buildMnist : buildDecoyMnist;
+    splits = build({ seed: spec.seed, imageSize: spec.imageSize, valFraction: spec.valSplit });
+  } else {
+    const folder = loadFolder({
+      root: path.resolve(spec.baseDir, spec.source.path),
+      images: spec.images,
+      labels: spec.labels,
+      saliency: spec.saliency,
+      imageSize: spec.imageSize,
+      seed: spec.seed,
+      valFraction: spec.valSplit,
+      testFraction: spec.testSplit,
+    });
+    splits = folder;
+    classNames = folder.classNames;
+    warnings = folder.warnings;
+  }
+  const train = headOf(splits.train, spec.maxTrain ?? Infinity);
+  const { guided, annotatedCount } = guidedImages(train, spec.annotated, spec.seed, spec.missingSaliency);
+  return { train, val: headOf(splits.val, spec.maxEval ?? Infinity), test: headOf(splits.test, spec.maxEval ?? Infinity), classes: splits.classes, classNames, guided, annotatedCount, warnings };
+}
