@@ -10,7 +10,8 @@ import { ConfigError, parseConfig, type EngineConfig } from '../../server/src/en
 import { guidedImages } from '../../server/src/engines/tfjs/data';
 import { createModel, type Param } from '../../server/src/engines/tfjs/models';
 import { createOptimizer, learningRate } from '../../server/src/engines/tfjs/optimizer';
-import { renderOverlay, turbo } from '../../server/src/engines/tfjs/overlay';
+import { renderOverlay } from '../../server/src/engines/tfjs/overlay';
+import { colormap } from '../../server/src/runs/colormap';
 import { tf } from '../../server/src/engines/tfjs/tf';
 import type { ImageSet } from '../../server/src/data/image-set';
 import { useBackend } from './helpers';
@@ -195,14 +196,19 @@ describe('tfjs training parts', () => {
   });
 
   describe('overlays', () => {
-    it('Turbo runs from near-black through blue, green and orange to dark red', () => {
-      assert.ok(Math.max(...turbo(0)) < 60, `turbo(0) = ${turbo(0).join()}`);
-      const [r1_, g1_, b1_] = turbo(0.15);
-      assert.ok(b1_ > g1_ && g1_ > r1_, `turbo(0.15) = ${[r1_, g1_, b1_].join()}`);
-      const [r5, g5, b5] = turbo(0.5);
-      assert.ok(g5 > r5 && g5 > b5, `turbo(0.5) = ${[r5, g5, b5]}`);
-      const [r1, g1, b1] = turbo(1);
-      assert.ok(r1 > 100 && g1 < 40 && b1 < 40, `turbo(1) = ${[r1, g1, b1]}`);
+    it('the CAM colour is THE overlay colour map (jet, the one the dashboard legend draws)', () => {
+      const size = 8;
+      // a CAM ramp 0 → 1 along the row, at image size: the third panel's pixels are blend(gray, colormap(cam))
+      const cam = Float32Array.from({ length: size * size }, (_, i) => (i % size) / (size - 1));
+      const png = PNG.sync.read(Buffer.from(renderOverlay({ image: new Float32Array(size * size), channels: 1, size, cam, camSize: size })));
+      const panel = 112;
+      for (let x = 0; x < size; x++) {
+        const px = 2 * (panel + 2) + x * (panel / size);
+        const got = Array.from(png.data.subarray(px * 4, px * 4 + 3));
+        assert.deepEqual(got, colormap(x / (size - 1)).map((c) => Math.round(0.5 * c)), `column ${x}`);
+      }
+      assert.deepEqual(colormap(0), [0, 0, 128]);
+      assert.deepEqual(colormap(1), [128, 0, 0]);
     });
 
     it('renders image | human map | CAM blend, each panel upscaled to at least 112 px', () => {
@@ -219,7 +225,7 @@ describe('tfjs training parts', () => {
       assert.deepEqual(at(112, 5), [32, 32, 32, 255]); // the gap
       assert.deepEqual(at(114, 0), [255, 255, 255, 255]); // human map maximum, top-left
       assert.deepEqual(at(114 + 50, 50), [0, 0, 0, 255]);
-      const [r, g, b] = turbo(1);
+      const [r, g, b] = colormap(1);
       assert.deepEqual(at(png.width - 1, 111), [Math.round(0.5 * 128 + 0.5 * r), Math.round(0.5 * 128 + 0.5 * g), Math.round(0.5 * 128 + 0.5 * b), 255]);
     });
   });

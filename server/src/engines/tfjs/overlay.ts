@@ -4,29 +4,20 @@
  *   image | human map (grayscale, white = salient) | model CAM over the image
  *
  * The CAM (normalised to [0, 1], cam.ts) is upsampled bilinearly to the image size, coloured
- * with Turbo (Google's perceptual rainbow map, 2019: blue = 0 → green → yellow → red = 1,
- * through its published degree-5 polynomial approximation) and blended 50 % over the
- * grayscale image. Each panel is upscaled with nearest neighbour to at least 112 px so small
+ * with THE overlay colour map (runs/colormap.ts: jet, dark blue = 0 → cyan → yellow → dark
+ * red = 1, the map the dashboard's legend draws) and blended 50 % over the grayscale image. Each panel is upscaled with nearest neighbour to at least 112 px so small
  * images (28 px digits) stay visible; panels are separated by a 2 px dark gap. An image
  * without a human map shows a flat dark panel in the middle.
  */
 import { resizeBilinear } from '../../data/resize';
-import { blend, clamp01, luminance, normalize01, rgbOf, RgbCanvas, type Rgb } from '../../runs/png';
+import { colormap } from '../../runs/colormap';
+import { blend, luminance, normalize01, rgbOf, RgbCanvas, type Rgb } from '../../runs/png';
 
 export const MIN_PANEL_PX = 112;
 const GAP = 2;
 const GAP_RGB = [32, 32, 32] as const;
 const NO_MAP_RGB = [48, 48, 48] as const;
 export const CAM_ALPHA = 0.5;
-
-/** Turbo colour of x ∈ [0, 1] as 0–255 RGB. */
-export function turbo(x: number): [number, number, number] {
-  const t = clamp01(x);
-  const r = 0.13572138 + t * (4.6153926 + t * (-42.66032258 + t * (132.13108234 + t * (-152.94239396 + t * 59.28637943))));
-  const g = 0.09140261 + t * (2.19418839 + t * (4.84296658 + t * (-14.18503333 + t * (4.27729857 + t * 2.82956604))));
-  const b = 0.1066733 + t * (12.64194608 + t * (-60.58204836 + t * (110.36276771 + t * (-89.90310912 + t * 27.34824973))));
-  return [Math.round(255 * clamp01(r)), Math.round(255 * clamp01(g)), Math.round(255 * clamp01(b))];
-}
 
 export interface OverlaySample {
   /** size × size × channels, channels last, in [0, 1]. */
@@ -58,7 +49,7 @@ export function renderOverlay(s: OverlaySample): Uint8Array {
     },
     (i) => {
       const g = luminance(rgbAt(i));
-      return blend([g, g, g], turbo(cam[i]), CAM_ALPHA);
+      return blend([g, g, g], colormap(cam[i]), CAM_ALPHA);
     },
   ];
   panels.forEach((pixel, p) => canvas.drawPanel(p * (panel + GAP), 0, s.size, panel, pixel));

@@ -1,5 +1,5 @@
 """Preview overlays, pixel for pixel as engines/tfjs/overlay.ts: one PNG per sample with
-three panels, image | human map (grayscale) | CAM (Turbo) blended 50 % over the grayscale
+three panels, image | human map (grayscale) | CAM (jet, runs/colormap.ts) blended 50 % over the grayscale
 image; panels upscaled (nearest) to at least 112 px, 2 px dark gaps; a flat dark middle
 panel for an image without a human map. PNG encoded here (zlib), no imaging library.
 """
@@ -21,12 +21,28 @@ def _round(x):
     return np.floor(np.asarray(x, dtype=np.float64) + 0.5)
 
 
-def turbo(x):
-    t = np.clip(np.asarray(x, dtype=np.float64), 0, 1)
-    r = 0.13572138 + t * (4.6153926 + t * (-42.66032258 + t * (132.13108234 + t * (-152.94239396 + t * 59.28637943))))
-    g = 0.09140261 + t * (2.19418839 + t * (4.84296658 + t * (-14.18503333 + t * (4.27729857 + t * 2.82956604))))
-    b = 0.1066733 + t * (12.64194608 + t * (-60.58204836 + t * (110.36276771 + t * (-89.90310912 + t * 27.34824973))))
-    return np.stack([_round(255 * np.clip(c, 0, 1)) for c in (r, g, b)], axis=-1)
+# runs/colormap.ts CAM_COLORMAP (jet): THE colour map of overlays and of the dashboard legend
+JET_STOPS = (
+    (0.0, (0, 0, 128)),
+    (0.125, (0, 0, 255)),
+    (0.375, (0, 255, 255)),
+    (0.625, (255, 255, 0)),
+    (0.875, (255, 0, 0)),
+    (1.0, (128, 0, 0)),
+)
+
+
+def colormap(x):
+    """runs/colormap.ts colormap(): piecewise-linear jet, NaN as 0, the same float64 operations, rounded half up."""
+    t = np.clip(np.nan_to_num(np.asarray(x, dtype=np.float64), nan=0.0), 0, 1)
+    ts = np.array([st for st, _ in JET_STOPS])
+    rgb = np.array([c for _, c in JET_STOPS], dtype=np.float64)
+    # the first stop i >= 1 with t <= ts[i], as the TypeScript loop finds it
+    i = np.clip(np.searchsorted(ts, t, side="left"), 1, len(ts) - 1)
+    ta, tb = ts[i - 1], ts[i]
+    u = np.where(tb == ta, 0.0, (t - ta) / np.where(tb == ta, 1.0, tb - ta))
+    a, b = rgb[i - 1], rgb[i]
+    return _round(a + (b - a) * u[..., None])
 
 
 def encode_png(rgb):
@@ -58,7 +74,7 @@ def render_overlay_rgb(image, human, cam_up):
     else:
         mid = np.broadcast_to(np.array(NO_MAP_RGB, dtype=np.float64), (s, s, 3))
     gray = 0.299 * rgb[:, :, 0] + 0.587 * rgb[:, :, 1] + 0.114 * rgb[:, :, 2]
-    blend = _round((1 - CAM_ALPHA) * gray[:, :, None] + CAM_ALPHA * turbo(cam_up))
+    blend = _round((1 - CAM_ALPHA) * gray[:, :, None] + CAM_ALPHA * colormap(cam_up))
     panel = s * scale
     out = np.empty((panel, 3 * panel + 2 * GAP, 3), dtype=np.uint8)
     out[:, :] = GAP_RGB
