@@ -11,7 +11,7 @@ import * as vscode from 'vscode';
 import { connectDaemon, type DaemonClient } from '../../server/src/daemon/client';
 import type { DaemonEventParams, DaemonJob } from '../../server/src/protocol';
 import { idleTimeoutArgs } from './run-labels';
-import { idleTimeoutMinutes } from './settings';
+import { childEnvironment, idleTimeoutMinutes } from './settings';
 
 export class DaemonConnection implements vscode.Disposable {
   private client: DaemonClient | undefined;
@@ -74,6 +74,8 @@ export class DaemonConnection implements vscode.Disposable {
     const client = await connectDaemon({
       autoStart,
       daemonCommand: { command: process.execPath, args: [this.daemonScript, ...idleTimeoutArgs(idleTimeoutMinutes())] },
+      // a daemon started here runs torch jobs with saliencyStudio.python
+      env: childEnvironment(),
     });
     if (client.startedDaemon) this.log.info(`started the training daemon (log: ${client.paths.log})`);
     else this.log.info(`connected to the training daemon (${client.paths.socket})`);

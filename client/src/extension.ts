@@ -21,6 +21,7 @@ import { registerDashboard } from './dashboard';
 import { DaemonConnection } from './daemon-connection';
 import { RunInfoCache } from './run-info-cache';
 import { RunsProvider, watchRunsFolders } from './runs-view';
+import { childEnvironment } from './settings';
 import { RunStatusBar } from './status';
 import { registerWalkthrough } from './walkthrough';
 
@@ -32,12 +33,13 @@ let client: LanguageClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const serverModule = context.asAbsolutePath('dist/server.js');
+  // SGT_PYTHON (saliencyStudio.python) reaches the validator's PyTorch probe
   const serverOptions: ServerOptions = {
-    run: { module: serverModule, transport: TransportKind.ipc },
+    run: { module: serverModule, transport: TransportKind.ipc, options: { env: childEnvironment() } },
     debug: {
       module: serverModule,
       transport: TransportKind.ipc,
-      options: { execArgv: ['--nolazy', '--inspect=6009'] },
+      options: { execArgv: ['--nolazy', '--inspect=6009'], env: childEnvironment() },
     },
   };
 

@@ -176,3 +176,8 @@ export function reportFileName(runs: number, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `report-${runs}-runs-${stamp}.html`;
 }
+
+/** `base` with SGT_PYTHON = python (unchanged when python is undefined): how `saliencyStudio.python` reaches the processes the extension starts. */
+export function withPython(base: NodeJS.ProcessEnv, python: string | undefined): NodeJS.ProcessEnv {
+  return python === undefined ? base : { ...base, SGT_PYTHON: python };
+}

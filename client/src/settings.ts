@@ -1,7 +1,7 @@
 /** The extension's settings, read where they are used (so a change applies to the next action without a reload). */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { resolveRunsFolder, type EngineSetting } from './run-labels';
+import { resolveRunsFolder, withPython, type EngineSetting } from './run-labels';
 
 const SECTION = 'saliencyStudio';
 
@@ -37,3 +37,15 @@ export function engineSetting(scope?: vscode.Uri): EngineSetting {
 export function idleTimeoutMinutes(): number | undefined {
   return vscode.workspace.getConfiguration(SECTION).get<number>('daemon.idleTimeoutMinutes');
 }
+
+/** Interpreter for the torch engine (`saliencyStudio.python`), or undefined to let the engine search PATH. */
+export function pythonSetting(): string | undefined {
+  const value = vscode.workspace.getConfiguration(SECTION).get<string>('python', '').trim();
+  return value === '' ? undefined : value;
+}
+
+/** The environment for processes the extension starts (language server, daemon): SGT_PYTHON from the setting when set. */
+export function childEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return withPython(base, pythonSetting());
+}
+

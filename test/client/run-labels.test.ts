@@ -17,6 +17,7 @@ import {
   resultText,
   runItemText,
   statusIcon,
+  withPython,
 } from '../../client/src/run-labels';
 import type { DaemonJob } from '../../server/src/protocol';
 import type { RunInfo } from '../../server/src/runs/run-dir';
@@ -166,6 +167,15 @@ describe('client run labels', () => {
       assert.equal(effectiveStatus(info({ status: 'failed' }), job({ status: 'failed' })), 'failed');
       assert.equal(statusIcon('running'), 'sync~spin');
       assert.equal(statusIcon('interrupted'), 'debug-pause');
+    });
+  });
+
+  describe('saliencyStudio.python', () => {
+    it('sets SGT_PYTHON for the language server and the daemon only when the setting has a value', () => {
+      const base = { PATH: '/usr/bin', SGT_PYTHON: undefined };
+      assert.deepEqual(withPython(base, '/opt/venv/bin/python'), { PATH: '/usr/bin', SGT_PYTHON: '/opt/venv/bin/python' });
+      assert.equal(withPython(base, undefined), base);
+      assert.equal(base.SGT_PYTHON, undefined, 'the base environment is not modified');
     });
   });
 });
