@@ -82,7 +82,11 @@ const SIGNALS: Record<string, number> = { SIGTERM: 15, SIGKILL: 9, SIGINT: 2 };
 /** Spawns the engine exactly as the daemon and `sgt train --foreground` do (contract.ts engineCommand). */
 export function startEngine(runDir: string, options: { resume?: boolean; env?: NodeJS.ProcessEnv } = {}): EngineRun {
   const cmd = engineCommand('tfjs', runDir, options.resume ?? false);
-  const child = spawn(cmd.command, cmd.args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return watchEngine(spawn(cmd.command, cmd.args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** Follows an engine process started with piped stdout / stderr: its events as they come, its stderr, its exit code. */
+export function watchEngine(child: ChildProcess): EngineRun {
   const events: RunEvent[] = [];
   const waiters: { pred: (e: RunEvent) => boolean; resolve: (e: RunEvent) => void }[] = [];
   let buffer = '';

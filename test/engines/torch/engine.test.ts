@@ -13,10 +13,9 @@ import { PNG } from 'pngjs';
 import { findTorch, clearTorchProbeCache } from '../../../server/src/engines/torch/python';
 import type { RunEvent } from '../../../server/src/protocol';
 import { readEvents, readOverlayIndex, runInfo, timeline } from '../../../server/src/runs/run-dir';
-import { ensureEngineBuilt, makeRunDir, startEngine as startTfjs, type EngineRun } from '../engine-process';
+import { ensureEngineBuilt, makeRunDir, startEngine as startTfjs, watchEngine, type EngineRun } from '../engine-process';
 import { requireTorch, root, runPython, scratch } from './helpers';
 
-const SIGNALS: Record<string, number> = { SIGTERM: 15, SIGKILL: 9, SIGINT: 2 };
 const CAPS = { SGT_MAX_TRAIN_IMAGES: '192', SGT_MAX_EVAL_IMAGES: '64' };
 
 const SGT = `experiment tiny_ce {
@@ -39,43 +38,7 @@ function ofType<T extends RunEvent['type']>(events: RunEvent[], type: T): Extrac
 /** Starts the launcher from source (tsx), in its own process group like the daemon does. */
 function startTorch(runDir: string, python: string, options: { resume?: boolean; env?: NodeJS.ProcessEnv } = {}): EngineRun {
   const args = ['--require', 'tsx/cjs', path.join(root, 'server/src/engines/torch/main.ts'), '--python', python, '--run-dir', runDir, ...(options.resume ? ['--resume'] : [])];
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...CAPS, PYTHONDONTWRITEBYTECODE: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const events: RunEvent[] = [];
-  const waiters: { pred: (e: RunEvent) => boolean; resolve: (e: RunEvent) => void }[] = [];
-  let buffer = '';
-  const run: EngineRun = {
-    child,
-    events,
-    stderr: '',
-    done: new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? 128 + (SIGNALS[signal ?? ''] ?? 0)))),
-    waitFor(pred) {
-      const found = events.find(pred);
-      if (found) return Promise.resolve(found);
-      return new Promise((resolve, reject) => {
-        waiters.push({ pred, resolve });
-        void run.done.then((code) => reject(new Error(`the engine exited (${code}) before the awaited event; stderr:\n${run.stderr}`)));
-      });
-    },
-  };
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      if (!line.trim()) continue;
-      const e = JSON.parse(line) as RunEvent;
-      events.push(e);
-      for (const w of waiters.splice(0)) {
-        if (w.pred(e)) w.resolve(e);
-        else waiters.push(w);
-      }
-    }
-  });
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => (run.stderr += chunk));
-  return run;
+  return watchEngine(spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...CAPS, PYTHONDONTWRITEBYTECODE: '1', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true }));
 }
 
 function alive(pid: number): boolean {
