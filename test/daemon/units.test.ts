@@ -12,7 +12,7 @@ import { acquireLock, readLockPid } from '../../server/src/daemon/lock';
 import { checkOwnership, daemonPaths, ensurePrivateDir } from '../../server/src/daemon/paths';
 import { JobQueue } from '../../server/src/daemon/queue';
 import { appendEvents, readEventsFrom } from '../../server/src/daemon/run-events';
-import { LineSplitter, LineTail } from '../../server/src/daemon/supervisor';
+import { LineSplitter, LineTail } from '../../server/src/runs/child-process';
 import { readEvents } from '../../server/src/runs/run-dir';
 import { sleep } from './helpers';
 

@@ -15,6 +15,7 @@ import type { RunEvent } from '../protocol';
 import { errorMessage, type Logger } from './log';
 import { appendEvents, eventsSize, isEnding, readEventsFrom, type EndingEvent } from './run-events';
 import { parseEventLine } from '../runs/run-dir';
+import { LineSplitter, LineTail, signalProcessGroup } from '../runs/child-process';
 
 export interface EngineOutcome {
   status: EndingEvent['type'];
@@ -37,8 +38,6 @@ export interface SuperviseOptions {
 /** How many stderr lines a failure report keeps, and how long each may be. */
 const STDERR_LINES = 50;
 const STDERR_LINE_CHARS = 2000;
-/** A stdout "line" longer than this is not an event; drop it rather than buffer without end. */
-const MAX_STDOUT_LINE = 16 * 1024 * 1024;
 /** After the engine exits, how long its stdout/stderr may stay open (held by a stray child) before we stop waiting. */
 const CLOSE_WAIT_MS = 2000;
 
@@ -93,17 +92,7 @@ export class EngineSupervisor {
   }
 
   private signal(sig: NodeJS.Signals): void {
-    const pid = this.child.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      try {
-        this.child.kill(sig);
-      } catch {
-        // already gone
-      }
-    }
+    signalProcessGroup(this.child, sig);
   }
 
   private onStdoutLine(line: string): void {
@@ -202,55 +191,5 @@ export class EngineSupervisor {
     if (signal) return `the engine was killed by ${signal} before it finished`;
     if (code === 0) return 'the engine exited (status 0) without reporting that it finished';
     return `the engine crashed (exit status ${code})`;
-  }
-}
-
-/** Splits a text stream into lines (LF or CRLF); the last unterminated line comes out on flush. */
-export class LineSplitter {
-  private buffer = '';
-  private dropping = false;
-
-  constructor(private readonly onLine: (line: string) => void) {}
-
-  push(chunk: string): void {
-    let start = 0;
-    for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', start)) {
-      const line = this.buffer + chunk.slice(start, nl);
-      this.buffer = '';
-      if (!this.dropping) this.onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
-      this.dropping = false;
-      start = nl + 1;
-    }
-    if (this.dropping) return;
-    this.buffer += chunk.slice(start);
-    if (this.buffer.length > MAX_STDOUT_LINE) {
-      this.buffer = '';
-      this.dropping = true;
-    }
-  }
-
-  flush(): void {
-    if (this.buffer && !this.dropping) this.onLine(this.buffer);
-    this.buffer = '';
-    this.dropping = false;
-  }
-}
-
-/** The last `max` lines of a stream, each cut to `maxChars`. */
-export class LineTail {
-  private readonly lines: string[] = [];
-
-  constructor(
-    private readonly max: number,
-    private readonly maxChars: number,
-  ) {}
-
-  push(line: string): void {
-    this.lines.push(line.length > this.maxChars ? line.slice(0, this.maxChars) + ' …' : line);
-    if (this.lines.length > this.max) this.lines.shift();
-  }
-
-  text(): string {
-    return this.lines.join('\n');
   }
 }

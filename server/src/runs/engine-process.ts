@@ -13,7 +13,7 @@ import type { EngineCommand } from '../engines/contract';
 import type { RunEvent } from '../protocol';
 import { appendEvents, eventsSize, isEnding, readEventsFrom, type EndingEvent } from '../daemon/run-events';
 import { parseEventLine } from './run-dir';
-import { LineSplitter, LineTail } from '../daemon/supervisor';
+import { LineSplitter, LineTail, signalProcessGroup } from './child-process';
 
 export interface EngineRunOptions {
   command: EngineCommand;
@@ -85,18 +85,7 @@ export function startEngine(options: EngineRunOptions): EngineProcess {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const signalGroup = (sig: NodeJS.Signals): void => {
-    if (child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, sig);
-    } catch {
-      try {
-        child.kill(sig);
-      } catch {
-        // already gone
-      }
-    }
-  };
+  const signalGroup = (sig: NodeJS.Signals): void => signalProcessGroup(child, sig);
   // if this process dies first (an uncaught error, process.exit), the engine must not train on unattended
   const onParentExit = (): void => signalGroup('SIGTERM');
   process.on('exit', onParentExit);
