@@ -21,6 +21,7 @@ import { registerDashboard } from './dashboard';
 import { DaemonConnection } from './daemon-connection';
 import { RunInfoCache } from './run-info-cache';
 import { RunsProvider, watchRunsFolders } from './runs-view';
+import { WorkspaceTrustGrantedNotification, type LanguageServerInitOptions } from '../../server/src/protocol';
 import { childEnvironment } from './settings';
 import { RunStatusBar } from './status';
 import { registerWalkthrough } from './walkthrough';
@@ -58,6 +59,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       { scheme: 'untitled', language: 'sgt' },
     ],
     synchronize: { fileEvents: watchers },
+    initializationOptions: { workspaceTrusted: vscode.workspace.isTrusted } satisfies LanguageServerInitOptions,
   };
 
   client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
@@ -99,6 +101,7 @@ function activateTraining(context: vscode.ExtensionContext): void {
     daemon.onDidChangeJobs(() => lenses.refreshSoon()),
     watchRunsFolders(refresh),
     vscode.workspace.onDidGrantWorkspaceTrust(refresh),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void client?.sendNotification(WorkspaceTrustGrantedNotification, {})),
     ...registerCommands({ daemon, log, runs }),
   );
   // follow runs that are already going (another window, `sgt train`) without starting a daemon just for that

@@ -32,6 +32,17 @@ export interface ResolveExperimentResult {
 /** Resolves an experiment of a document to plain JSON, e.g. before starting a run. */
 export const ResolveExperimentRequest = new RequestType<ResolveExperimentParams, ResolveExperimentResult, void>('saliencyStudio/resolveExperiment');
 
+/**
+ * Workspace Trust, client → language server. `initializationOptions.workspaceTrusted` says it
+ * at start (absent: trusted, for editors without Workspace Trust); this notification says
+ * when the user grants trust later. Untrusted, the server writes nothing into the workspace
+ * (hover previews stay in memory).
+ */
+export interface LanguageServerInitOptions {
+  workspaceTrusted?: boolean;
+}
+export const WorkspaceTrustGrantedNotification = new NotificationType<Record<string, never>>('saliencyStudio/workspaceTrustGranted');
+
 // ---- run events (events.jsonl in a run directory, and live notifications) -----------------
 //
 // A run directory's `events.jsonl` is append-only, one RunEvent per line, flushed

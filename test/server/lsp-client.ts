@@ -43,7 +43,7 @@ export class LspClient {
   }
 
   /** Starts a server and completes the `initialize` / `initialized` handshake with `workspace` as the only folder. */
-  static async start(workspace: string): Promise<LspClient> {
+  static async start(workspace: string, initializationOptions?: unknown): Promise<LspClient> {
     const toServer = new PassThrough();
     const toClient = new PassThrough();
     const server = createConnection(ProposedFeatures.all, new ServerReader(toServer), new ServerWriter(toClient));
@@ -57,6 +57,7 @@ export class LspClient {
       rootUri: root,
       workspaceFolders: [{ uri: root, name: 'ws' }],
       capabilities: { textDocument: { rename: { prepareSupport: true } } },
+      initializationOptions,
     });
     await rpc.sendNotification('initialized', {});
     return client;
@@ -73,6 +74,11 @@ export class LspClient {
       });
       this.waiters.set(uri, list);
     });
+  }
+
+  /** Sends a notification to the server (a custom one from protocol.ts, say). */
+  async notify(method: string, params: unknown): Promise<void> {
+    await this.rpc.sendNotification(method, params);
   }
 
   async open(uri: string, text: string): Promise<Diagnostic[]> {

@@ -12,6 +12,7 @@ import type { Hover, MarkupContent } from 'vscode-languageserver/node';
 import { renderOverlay } from '../../server/src/engines/tfjs/overlay';
 import { URI } from 'vscode-uri';
 import { clearPreviewMemory, DATA_URI_MAX_CHARS, PREVIEW_CACHE_DIR } from '../../server/src/language-server/saliency-preview';
+import { WorkspaceTrustGrantedNotification } from '../../server/src/protocol';
 import { createRunDir, RunWriter } from '../../server/src/runs/run-dir';
 import { LspClient, cursor, fileUri, makeWorkspace } from './lsp-client';
 
@@ -194,5 +195,43 @@ describe('language server: saliency previews in hovers', function () {
     assert.match(md, /\*\*Data:\*\* 2 images, 1 annotated/);
     assert.equal(images(md).length, 0);
     assert.match(md, /saliency preview unavailable/);
+  });
+});
+
+describe('language server: hover previews in an untrusted workspace', function () {
+  this.timeout(60_000);
+
+  it('writes nothing into the workspace until trust is granted, and shows the pictures all the same', async () => {
+    const ws = makeWorkspace({ 'data/labels.csv': 'file,label\na.png,x\nb.png,y\n' });
+    fs.mkdirSync(path.join(ws, 'data/images'));
+    fs.mkdirSync(path.join(ws, 'data/saliency'));
+    for (const name of ['a', 'b']) {
+      fs.writeFileSync(path.join(ws, 'data/images', `${name}.png`), png(16, (x) => 16 * x));
+      fs.writeFileSync(path.join(ws, 'data/saliency', `${name}.png`), png(16, (x) => (x > 8 ? 255 : 0)));
+    }
+    clearPreviewMemory();
+    const client = await LspClient.start(ws, { workspaceTrusted: false });
+    try {
+      const hoverOn = async (name: string) => {
+        const { text, position } = cursor('experiment u {\n  data { source = fol|der("data")  image_size = 16 }\n}\n');
+        const uri = fileUri(ws, name);
+        await client.open(uri, text);
+        const h = await client.request<Hover | null>('textDocument/hover', { textDocument: { uri }, position });
+        return (h!.contents as MarkupContent).value;
+      };
+      assert.equal(images(await hoverOn('u1.sgt')).length, 1, 'a picture from memory');
+      // the prewarm on open runs 250 ms later: give it the chance to (wrongly) write
+      await new Promise((r) => setTimeout(r, 600));
+      assert.ok(!fs.existsSync(path.join(ws, '.sgt')), 'no .sgt/ in an untrusted workspace');
+
+      await client.notify(WorkspaceTrustGrantedNotification.method, {});
+      clearPreviewMemory();
+      assert.equal(images(await hoverOn('u2.sgt')).length, 1);
+      assert.ok(fs.readdirSync(path.join(ws, PREVIEW_CACHE_DIR)).some((f) => f.endsWith('.png')), 'cached on disk once trusted');
+      assert.deepEqual(client.errors(), []);
+    } finally {
+      client.dispose();
+      fs.rmSync(ws, { recursive: true, force: true });
+    }
   });
 });

@@ -62,13 +62,15 @@ export const PREVIEW_CACHE_DIR = path.join('.sgt', 'cache', 'previews');
  * The preview context of a document: its workspace folder (else its own folder) holds the
  * cache; the runs folder is the `saliencyStudio.runsFolder` setting resolved against it, as
  * the extension resolves it (client/src/run-labels.ts resolveRunsFolder). Empty for a
- * document without a file (untitled): no disk cache and no runs.
+ * document without a file (untitled): no disk cache and no runs. `writeCache = false` (an
+ * untrusted workspace): no disk cache either.
  */
-export function previewContextFor(workspaceRoot: string | undefined, filePath: string | undefined, runsFolderSetting: unknown): PreviewContext {
+export function previewContextFor(workspaceRoot: string | undefined, filePath: string | undefined, runsFolderSetting: unknown, writeCache = true): PreviewContext {
   const root = workspaceRoot ?? (filePath ? path.dirname(filePath) : undefined);
   if (!root) return {};
   const setting = typeof runsFolderSetting === 'string' && runsFolderSetting.trim() ? runsFolderSetting.trim() : path.join('.sgt', 'runs');
-  return { cacheDir: path.join(root, PREVIEW_CACHE_DIR), runsFolder: path.resolve(root, setting) };
+  // an untrusted workspace gets no files written into it: previews stay in memory
+  return { ...(writeCache ? { cacheDir: path.join(root, PREVIEW_CACHE_DIR) } : {}), runsFolder: path.resolve(root, setting) };
 }
 
 export interface ThumbSample {

@@ -14,7 +14,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { DataScanner } from '../dsl/files';
-import { ResolveExperimentRequest } from '../protocol';
+import { ResolveExperimentRequest, WorkspaceTrustGrantedNotification, type LanguageServerInitOptions } from '../protocol';
 import { codeActions } from './code-actions';
 import { COMPLETION_TRIGGERS, completions } from './completion';
 import { lspDiagnostics } from './diagnostics';
@@ -36,6 +36,8 @@ export function startServer(connection: Connection): DocumentStore {
   const store = new DocumentStore(documents, new DataScanner());
   let watchFolders = false;
   let configurationPull = false;
+  /** Workspace Trust (client's initializationOptions, then the grant notification): untrusted, nothing is written into the workspace. */
+  let workspaceTrusted = true;
   let folders: string[] = [];
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
@@ -43,6 +45,7 @@ export function startServer(connection: Connection): DocumentStore {
     store.setWorkspaceFolders(folders);
     watchFolders = params.capabilities.workspace?.workspaceFolders === true;
     configurationPull = params.capabilities.workspace?.configuration === true;
+    workspaceTrusted = (params.initializationOptions as LanguageServerInitOptions | undefined)?.workspaceTrusted !== false;
     const prepareSupport = params.capabilities.textDocument?.rename?.prepareSupport === true;
     return {
       capabilities: {
@@ -61,6 +64,10 @@ export function startServer(connection: Connection): DocumentStore {
       },
       serverInfo: { name: SERVER_NAME },
     };
+  });
+
+  connection.onNotification(WorkspaceTrustGrantedNotification, () => {
+    workspaceTrusted = true;
   });
 
   connection.onInitialized(() => {
@@ -89,7 +96,7 @@ export function startServer(connection: Connection): DocumentStore {
     setTimeout(
       safely(connection, 'preview prewarm', undefined, () => {
         const doc = store.get(e.document.uri);
-        if (doc) prewarmDataPreviews(doc.analysis.experiments.values(), previewContextFor(doc.workspaceRoot, doc.filePath, undefined));
+        if (doc) prewarmDataPreviews(doc.analysis.experiments.values(), previewContextFor(doc.workspaceRoot, doc.filePath, undefined, workspaceTrusted));
       }),
       250,
     ).unref();
@@ -124,7 +131,7 @@ export function startServer(connection: Connection): DocumentStore {
     configurationPull ? connection.workspace.getConfiguration({ scopeUri: uri, section: 'saliencyStudio.runsFolder' }).catch(() => undefined) : undefined;
   connection.onHover(async (p) => {
     const setting = await runsFolderSetting(p.textDocument.uri);
-    return onDoc('hover', null, (doc) => hover(doc, offsetOf(doc, p.position), previewContextFor(doc.workspaceRoot, doc.filePath, setting)))(p.textDocument.uri);
+    return onDoc('hover', null, (doc) => hover(doc, offsetOf(doc, p.position), previewContextFor(doc.workspaceRoot, doc.filePath, setting, workspaceTrusted)))(p.textDocument.uri);
   });
   connection.onDocumentSymbol((p) => onDoc('document symbols', [], documentSymbols)(p.textDocument.uri));
   connection.onFoldingRanges((p) => onDoc('folding ranges', [], foldingRanges)(p.textDocument.uri));
