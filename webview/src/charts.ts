@@ -13,7 +13,8 @@ export const RUN_COLORS = ['#3794ff', '#f14c4c', '#89d185', '#cca700', '#b180d7'
 export interface ChartSpec {
   id: string;
   title: string;
-  series: { label: string; color: string; dash?: number[]; x: number[]; y: number[] }[];
+  /** `points`: draw a marker at each value (epoch series are sparse: one value alone draws no line). */
+  series: { label: string; color: string; dash?: number[]; points?: boolean; x: number[]; y: number[] }[];
 }
 
 /** What to chart, from the state alone (pure, so tests can check it without a canvas). */
@@ -32,11 +33,11 @@ export function chartSpecs(state: DashboardState): ChartSpec[] {
     acc.series.push({ label: name(r, 'train (step)'), color: color(i), x: r.step, y: r.accuracy });
     for (const split of ['val', 'test'] as const) {
       const pts = r.epochMetrics.filter((p) => p.split === split && typeof p.metrics.accuracy === 'number');
-      if (pts.length) acc.series.push({ label: name(r, `${split} (epoch)`), color: color(i), dash: [6, 4], x: pts.map((p) => p.step), y: pts.map((p) => p.metrics.accuracy) });
+      if (pts.length) acc.series.push({ label: name(r, `${split} (epoch)`), color: color(i), dash: [6, 4], points: true, x: pts.map((p) => p.step), y: pts.map((p) => p.metrics.accuracy) });
     }
     salNames.forEach((m, k) => {
       const pts = r.epochMetrics.filter((p) => p.split !== 'train' && typeof p.metrics[m] === 'number');
-      if (pts.length) sal.series.push({ label: name(r, `${m} (${pts[pts.length - 1].split})`), color: color(i), dash: k ? [6, 4] : undefined, x: pts.map((p) => p.step), y: pts.map((p) => p.metrics[m]) });
+      if (pts.length) sal.series.push({ label: name(r, `${m} (${pts[pts.length - 1].split})`), color: color(i), dash: k ? [6, 4] : undefined, points: true, x: pts.map((p) => p.step), y: pts.map((p) => p.metrics[m]) });
     });
   });
   return [loss, acc, sal];
@@ -72,10 +73,11 @@ export class Charts {
         {
           width: this.width(),
           height: 220,
-          scales: { x: { time: false } },
+          // every chart starts at step 0 and ends at the last step it has (uPlot pads a lone value to twice its size)
+          scales: { x: { time: false, range: (_u, _min, max) => [0, max > 0 ? max : 1] } },
           axes: [{ ...axis, label: 'step' }, { ...axis }],
           legend: { live: false },
-          series: [{ label: 'step' }, ...spec.series.map((s) => ({ label: s.label, stroke: s.color, dash: s.dash, width: 1.5, spanGaps: true, points: { show: false } }))],
+          series: [{ label: 'step' }, ...spec.series.map((s) => ({ label: s.label, stroke: s.color, dash: s.dash, width: 1.5, spanGaps: true, points: { show: s.points === true, size: 5 } }))],
         },
         data,
         box.querySelector<HTMLElement>('.chart-canvas')!,

@@ -1,0 +1,27 @@
+/** What the dashboard's charts plot (webview/src/charts.ts chartSpecs), from the reduced state. */
+import * as assert from 'node:assert/strict';
+import type { RunEvent, ToWebview } from '../../server/src/protocol';
+import { chartSpecs } from '../../webview/src/charts';
+import { initialState, reduce } from '../../webview/src/state';
+
+const time = '2026-01-01T00:00:00.000Z';
+
+describe('dashboard charts', () => {
+  it('a one-epoch run: step series as lines, the lone validation / saliency values as markers', () => {
+    const init: ToWebview = { type: 'init', runs: [{ runDir: '/r/a', id: 'a', experiment: 'ce' }] };
+    const events: RunEvent[] = [
+      { time, type: 'started', run: 'a', experiment: 'ce', engine: 'tfjs', backend: 'wasm', backendReason: '', seed: 1, epochs: 1, stepsPerEpoch: 2 },
+      { time, type: 'step', epoch: 1, step: 1, loss: 2, ce: 2, guidance: 0, accuracy: 0.2, lr: 0.001, imagesPerSecond: 10 },
+      { time, type: 'step', epoch: 1, step: 2, loss: 1, ce: 1, guidance: 0, accuracy: 0.4, lr: 0.001, imagesPerSecond: 10 },
+      { time, type: 'epoch', epoch: 1, step: 2, split: 'val', metrics: { accuracy: 0.7, saliency_corr: 0.3 } },
+    ];
+    const s = reduce(reduce(initialState(), init), { type: 'events', runDir: '/r/a', events });
+    const [loss, acc, sal] = chartSpecs(s);
+    assert.deepEqual(loss.series.map((x) => [x.label, x.points ?? false]), [['loss', false], ['classification', false], ['guidance', false]]);
+    assert.deepEqual(acc.series.map((x) => [x.label, x.points ?? false, x.x, x.y]), [
+      ['train (step)', false, [1, 2], [0.2, 0.4]],
+      ['val (epoch)', true, [2], [0.7]],
+    ]);
+    assert.deepEqual(sal.series.map((x) => [x.label, x.points, x.x, x.y]), [['saliency_corr (val)', true, [2], [0.3]]]);
+  });
+});
