@@ -220,10 +220,10 @@ describe('torch engine process', function () {
   });
 
   it('an experiment the engine cannot train fails with the key to change; usage errors exit 2', async () => {
-    const dir = makeRunDir(runs(), sgt, 'tiny_ce', { guidance: { loss: 'rrr' } });
+    const dir = makeRunDir(runs(), sgt, 'tiny_ce', { guidance: { loss: 'energy', attribution: 'cam', layer: 'mid' } });
     const run = startTorch(dir, python);
     assert.equal(await run.done, 1);
-    assert.match(ofType(readEvents(dir), 'failed')[0].error, /guidance\.loss = rrr is not supported by the torch engine/);
+    assert.match(ofType(readEvents(dir), 'failed')[0].error, /guidance\.attribution = cam is defined at layer = final only \(got layer = mid\): use gradcam or ixg at mid/);
     const usage = startTorch(path.join(tmp, 'nowhere'), python);
     assert.equal(await usage.done, 2);
   });

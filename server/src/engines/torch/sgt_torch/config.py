@@ -4,6 +4,8 @@ before any work, with a message that says what to change.
 """
 import os
 
+from .attribution import ATTRIBUTIONS, LAYERS
+from .losses import LAMBDA_LOSSES, RAO_LOSSES
 from .models import OWN_ARCHS
 from .tv_models import TV_ARCHS
 
@@ -38,6 +40,18 @@ def _one_of(value, allowed, what):
     raise ConfigError(f"{what} = {value} is not supported by the torch engine (it supports {', '.join(allowed)})")
 
 
+def _check_attribution(loss, attribution, layer, arch):
+    """The combinations an attribution loss can train (the validator reports the same)."""
+    if attribution == "cam" and layer != "final":
+        raise ConfigError(f"guidance.attribution = cam is defined at layer = final only (got layer = {layer}): use gradcam or ixg at {layer}")
+    if attribution == "gradcam" and layer == "input":
+        raise ConfigError("guidance.attribution = gradcam at layer = input has no channels to weight: use ixg at the input, or layer = mid / final")
+    if arch == "mlp" and attribution == "cam":
+        raise ConfigError(f"guidance.loss = {loss} with attribution = cam needs a CAM, which the mlp has not (no conv features): use small_cnn or small_resnet, or attribution = ixg at layer = input")
+    if arch == "mlp" and layer != "input":
+        raise ConfigError(f"the mlp's hidden layers have no spatial layout, so an attribution at layer = {layer} cannot be compared with a human map: use layer = input (attribution = ixg)")
+
+
 def parse_config(raw, run_dir):
     r = _obj(raw, "the file")
     data = _obj(r.get("data"), "data")
@@ -54,12 +68,11 @@ def parse_config(raw, run_dir):
     pretrained = model.get("pretrained")
     if pretrained is not None and not isinstance(pretrained, str):
         raise ConfigError("resolved.json: model.pretrained must be a path")
-    loss = _one_of(_str(guidance, "loss", "guidance", "none"), ("none", "cyborg"), "guidance.loss")
-    if loss == "cyborg":
-        _one_of(_str(guidance, "attribution", "guidance", "cam"), ("cam",), "guidance.attribution")
-        _one_of(_str(guidance, "layer", "guidance", "final"), ("final",), "guidance.layer")
-        if arch == "mlp":
-            raise ConfigError("guidance.loss = cyborg needs a CAM, which the mlp has not (no conv features): use small_cnn or small_resnet")
+    loss = _one_of(_str(guidance, "loss", "guidance", "none"), ("none", "cyborg") + LAMBDA_LOSSES, "guidance.loss")
+    attribution = _one_of(_str(guidance, "attribution", "guidance", "cam"), ATTRIBUTIONS, "guidance.attribution")
+    layer = _one_of(_str(guidance, "layer", "guidance", "final"), LAYERS, "guidance.layer")
+    if loss in ("cyborg",) + RAO_LOSSES:
+        _check_attribution(loss, attribution, layer, arch)
 
     opt = _obj(train.get("optimizer", {"type": "adam"}), "train.optimizer")
     opt_type = _one_of(_str(opt, "type", "train.optimizer"), ("sgd", "adam"), "train.optimizer")
@@ -90,6 +103,8 @@ def parse_config(raw, run_dir):
         "model": {"arch": arch, "width": int(_num(model, "width", "model", 32)), "hidden": [int(h) for h in model.get("hidden", [50, 30])],
                   "pretrained": os.path.join(base_dir, pretrained) if pretrained else None},
         "guidance": {"loss": loss, "alpha": float(_num(guidance, "alpha", "guidance", 0.5)),
+                     "lambda": float(_num(guidance, "lambda", "guidance", 1000 if loss == "rrr" else 1)),
+                     "attribution": attribution, "layer": layer,
                      "cam_class": _one_of(_str(guidance, "cam_class", "guidance", "label"), ("label", "predicted"), "guidance.cam_class")},
         "train": {"epochs": _num(train, "epochs", "train", 5), "batch": _num(train, "batch", "train", 64), "optimizer": optimizer, "schedule": schedule,
                   "device": _one_of(_str(train, "device", "train", "auto"), ("auto", "cpu", "cuda"), "train.device"), "devices": devices, "nodes": nodes,

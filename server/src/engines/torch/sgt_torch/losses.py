@@ -3,12 +3,23 @@
 - cross-entropy, mean over the batch;
 - CYBORG: L = α·CE + (1−α)·MSE(cam, H↓), MSE the mean over the h×w map, averaged over the
   batch's guided images (0 when it has none); images without a usable map contribute CE
-  only (``missing_saliency = zeros`` marks every image guided upstream, data.ts).
+  only (``missing_saliency = zeros`` marks every image guided upstream, data.ts);
+- Rao et al.'s energy, L1, PPCE and RRR*, and Ross et al.'s RRR: total = CE + λ·L with L the
+  mean of the per-image term over the batch's guided images (unguided images: CE only).
+
+Rao's losses compare an attribution a, upsampled bilinearly to the annotation size, with a
+binary mask M. From a grayscale human map H: M = 1 where H > 0 (for Decoy MNIST, the
+digit's strokes), so RRR's irrelevant region A = {H = 0} is exactly where M = 0.
 """
 import torch
 import torch.nn.functional as F
 
-from .cam import cam_targets, normalized_cam
+from .cam import cam_targets, normalized_cam, resize_maps
+
+RAO_LOSSES = ("energy", "l1", "ppce", "rrr_star")
+LAMBDA_LOSSES = RAO_LOSSES + ("rrr",)
+ENERGY_FLOOR = 1e-7  # reference.md: below this total positive energy, L = 1 − Σ_{M=1} a⁺
+LOG_EPS = 1e-7  # PPCE: log(â + ε), so a pixel of M with no positive attribution is finite
 
 
 def cross_entropy_per_image(logits, labels):
@@ -33,8 +44,68 @@ def cam_mse_per_image(logits, features, head_weight, labels, saliency, cam_class
 def cyborg_loss(logits, features, head_weight, labels, saliency, guided, alpha, cam_class, norm=None):
     """Returns (loss, ce, guidance) as 0-d tensors. With `norm` = {images, guided} of the whole
     batch, a shard's terms are its sums over the batch's denominators, so shards add up."""
-    ce = _mean(cross_entropy_per_image(logits, labels), norm)
     mse = cam_mse_per_image(logits, features, head_weight, labels, saliency, cam_class)
+    return cyborg_from_mse(logits, labels, mse, guided, alpha, norm)
+
+
+def cyborg_from_mse(logits, labels, mse, guided, alpha, norm=None):
+    """α·CE + (1−α)·(guided images' mean of the per-image MSE), for any attribution map."""
+    ce = _mean(cross_entropy_per_image(logits, labels), norm)
     g = guided.to(mse.dtype)
     guidance = (mse * g).sum() / (g.sum().clamp(min=1) if norm is None else max(norm["guided"], 1))
     return alpha * ce + (1 - alpha) * guidance, ce, guidance
+
+
+def human_mask(saliency):
+    """M from grayscale human maps [N, S, S]: 1 where the map is positive."""
+    return (saliency > 0).to(torch.float32)
+
+
+def unit_attribution(a):
+    """â = a⁺ / max|a| per image (reference.md, L1/PPCE/RRR*); an all-zero map stays zero."""
+    peak = a.abs().amax(dim=(1, 2), keepdim=True)
+    return a.clamp(min=0) / torch.where(peak > 0, peak, torch.ones_like(peak))
+
+
+def energy_per_image(a, m):
+    pos = a.clamp(min=0)
+    inside = (pos * m).sum(dim=(1, 2))
+    total = pos.sum(dim=(1, 2))
+    # the clamp keeps the unused branch finite, so its gradient is not NaN
+    return torch.where(total < ENERGY_FLOOR, 1 - inside, 1 - inside / total.clamp(min=ENERGY_FLOOR))
+
+
+def l1_per_image(a, m):
+    return (unit_attribution(a) - m).abs().mean(dim=(1, 2))
+
+
+def ppce_per_image(a, m):
+    """−mean over M = 1 of log â; 0 for an empty mask (no pixel to reward)."""
+    logs = torch.log(unit_attribution(a) + LOG_EPS) * m
+    return -logs.sum(dim=(1, 2)) / m.sum(dim=(1, 2)).clamp(min=1)
+
+
+def rrr_star_per_image(a, m):
+    return ((unit_attribution(a) * (1 - m)) ** 2).sum(dim=(1, 2))
+
+
+RAO_PER_IMAGE = {"energy": energy_per_image, "l1": l1_per_image, "ppce": ppce_per_image, "rrr_star": rrr_star_per_image}
+
+
+def rao_per_image(loss, maps, mask):
+    """maps [N, h, w] attributions at feature resolution, mask [N, S, S]: upsampled to S first."""
+    return RAO_PER_IMAGE[loss](resize_maps(maps, mask.shape[-1]), mask)
+
+
+def rrr_per_image(input_grads, saliency):
+    """Σ over the irrelevant region A = {H = 0} (every channel) of the squared input gradients."""
+    a = (saliency <= 0).to(input_grads.dtype).unsqueeze(1)
+    return (input_grads ** 2 * a).sum(dim=(1, 2, 3))
+
+
+def lambda_loss(logits, labels, per_image, guided, lam, norm=None):
+    """(CE + λ·L, CE, L) with L the guided images' mean of `per_image` (shards as cyborg_loss)."""
+    ce = _mean(cross_entropy_per_image(logits, labels), norm)
+    g = guided.to(per_image.dtype)
+    guidance = (per_image * g).sum() / (g.sum().clamp(min=1) if norm is None else max(norm["guided"], 1))
+    return ce + lam * guidance, ce, guidance

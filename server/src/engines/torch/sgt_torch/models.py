@@ -71,11 +71,13 @@ class SmallCnn(nn.Module):
         self.conv3 = _conv(2 * w, 4 * w, 3, 1, 1)
         self.head = nn.Linear(4 * w, k)
 
-    def forward(self, x):
+    def forward(self, x, with_mid=False):
         h1 = F.relu(self.conv1(x))
         h2 = F.relu(self.conv2(F.max_pool2d(h1, 2)))
         feats = F.relu(self.conv3(F.max_pool2d(h2, 2)))
-        return self.head(feats.mean(dim=(2, 3))), feats
+        logits = self.head(feats.mean(dim=(2, 3)))
+        # `layer = mid` is h2 (models.ts); returned only when asked, so callers keep (logits, F)
+        return (logits, feats, h2) if with_mid else (logits, feats)
 
 
 class Block(nn.Module):
@@ -100,9 +102,11 @@ class SmallResnet(nn.Module):
         self.stage3 = Block(2 * w, 4 * w, 2)
         self.head = nn.Linear(4 * w, k)
 
-    def forward(self, x):
-        feats = self.stage3(self.stage2(self.stage1(F.relu(self.stem(x)))))
-        return self.head(feats.mean(dim=(2, 3))), feats
+    def forward(self, x, with_mid=False):
+        h2 = self.stage2(self.stage1(F.relu(self.stem(x))))
+        feats = self.stage3(h2)
+        logits = self.head(feats.mean(dim=(2, 3)))
+        return (logits, feats, h2) if with_mid else (logits, feats)
 
 
 class Mlp(nn.Module):
@@ -114,12 +118,13 @@ class Mlp(nn.Module):
         self.n_hidden = len(hidden)
         self.head = nn.Linear(sizes[-1], k)
 
-    def forward(self, x):
+    def forward(self, x, with_mid=False):
         # NCHW -> (y, x, channel) row-major, as tfjs flattens NHWC
         h = x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
         for i in range(self.n_hidden):
             h = F.relu(getattr(self, f"fc{i + 1}")(h))
-        return self.head(h), None
+        # no spatial features: attributions of an MLP are taken at the input only
+        return (self.head(h), None, None) if with_mid else (self.head(h), None)
 
 
 def param_specs(arch, width, hidden, image_size, channels, classes):

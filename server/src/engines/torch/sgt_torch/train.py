@@ -15,13 +15,14 @@ import time
 import numpy as np
 import torch
 
-from .cam import cam_targets, normalized_cam, resize_maps, saliency_at_cam_size
+from .attribution import attribution_maps, input_gradients
+from .cam import cam_targets, normalize_maps, normalized_cam, resize_maps, saliency_at_cam_size
 from .checkpoint import read_last_pointer, restore_checkpoint, save_checkpoint
 from .config import ConfigError
 from .distributed import Dist, shard_bounds
 from .events import now_iso
-from .losses import cross_entropy_loss, cyborg_loss
-from .metrics import SaliencyAgreement, roc_auc
+from .losses import RAO_LOSSES, cross_entropy_loss, cyborg_from_mse, cyborg_loss, human_mask, lambda_loss, rao_per_image, rrr_per_image
+from .metrics import PointingMetrics, SaliencyAgreement, roc_auc
 from .models import create_model, feature_size, parameter_count
 from .tv_models import PretrainedError, load_pretrained
 from .overlay import render_overlay
@@ -29,7 +30,7 @@ from .rng import Rng
 
 STEP_EVENT_EVERY = 10
 SHUFFLE_STREAM_BASE = 2000
-SUPPORTED_METRICS = ("accuracy", "auc", "saliency_mse", "saliency_corr")
+SUPPORTED_METRICS = ("accuracy", "auc", "saliency_mse", "saliency_corr", "epg", "iou")
 
 
 class CancelledError(Exception):
@@ -154,8 +155,17 @@ class Trainer:
         if self.cam_size is not None and self.cam_size < 1:
             raise ConfigError(f"data.image_size = {tr.size} is too small for {m['arch']}: its final feature map would be empty")
         self.has_cam = self.cam_size is not None
-        self.cyborg = config["guidance"]["loss"] == "cyborg" and self.has_cam
+        g = config["guidance"]
+        self.loss_kind = g["loss"]
+        # CYBORG with the CAM: the tfjs engine's path (targets resized once); any other
+        # attribution loss computes its map per batch and compares it with the raw human maps
+        self.cyborg = self.loss_kind == "cyborg" and g["attribution"] == "cam" and self.has_cam
         self.train_saliency = saliency_at_cam_size(tr.saliency, self.cam_size).to(device) if self.cyborg else None
+        self.attribution_loss = self.loss_kind in ("cyborg",) + RAO_LOSSES and not self.cyborg
+        self.train_human = tr.saliency.to(device) if self.attribution_loss or self.loss_kind == "rrr" else None
+        # EPG / IoU explain with the guidance attribution, else the CAM, else input×gradient (mlp)
+        self.eval_attribution = ((g["attribution"], g["layer"]) if self.loss_kind in ("cyborg",) + RAO_LOSSES
+                                 else ("cam", "final") if self.has_cam else ("ixg", "input"))
         self.guided = data.guided.to(device)
         self.labels = tr.labels.to(device)
         self.steps_per_epoch = math.ceil(tr.count / config["train"]["batch"])
@@ -170,6 +180,43 @@ class Trainer:
         with ctx:
             logits, feats = net(x)
         return logits.float(), (feats.float() if feats is not None else None)
+
+    def forward_guided(self, net, x):
+        """(logits in float32, final features, mid features) with the features as the network
+        produced them (autocast dtype): gradients must be taken with respect to those tensors."""
+        ctx = torch.autocast(device_type=self.amp[0], dtype=self.amp[1]) if self.amp else contextlib.nullcontext()
+        with ctx:
+            logits, feats, mid = net(x, with_mid=True)
+        return logits.float(), feats, mid
+
+    def attribution(self, net, x_raw, labels, create_graph):
+        """(logits, maps [N, h, w] float32) of the experiment's guidance attribution (or the
+        evaluation one when not training). x_raw: images in [0, 1], before data.normalize."""
+        kind, layer = self.eval_attribution
+        if layer == "input":
+            x_raw = x_raw.detach().requires_grad_(True)
+        logits, feats, mid = self.forward_guided(net, self.prep(x_raw))
+        head = self.model.head.weight.float() if kind == "cam" else None
+        maps = attribution_maps(kind, layer, logits, x_raw, feats.float() if kind == "cam" else feats, mid, head, labels,
+                                self.config["guidance"]["cam_class"], create_graph)
+        return logits, maps.float()
+
+    def guided_loss(self, net, x_raw, labels, idx_d, norm):
+        """(loss, ce, guidance) of the attribution losses other than CYBORG-with-CAM, and RRR."""
+        g = self.config["guidance"]
+        guided = self.guided[idx_d]
+        human = self.train_human[idx_d]
+        if self.loss_kind == "rrr":
+            x_raw = x_raw.detach().requires_grad_(True)
+            logits, _, _ = self.forward_guided(net, self.prep(x_raw))
+            per_image = rrr_per_image(input_gradients(logits, x_raw).float(), human)
+            return (logits, *lambda_loss(logits, labels, per_image, guided, g["lambda"], norm))
+        logits, maps = self.attribution(net, x_raw, labels, create_graph=True)
+        if self.loss_kind == "cyborg":
+            mse = ((normalize_maps(maps) - saliency_at_cam_size(human, maps.shape[-1])) ** 2).mean(dim=(1, 2))
+            return (logits, *cyborg_from_mse(logits, labels, mse, guided, g["alpha"], norm))
+        per_image = rao_per_image(self.loss_kind, maps, human_mask(human))
+        return (logits, *lambda_loss(logits, labels, per_image, guided, g["lambda"], norm))
 
     def prep(self, x):
         """The model's input: images as they are, or standardised (data.normalize)."""
@@ -213,15 +260,18 @@ class Trainer:
             norm = {"images": len(idx), "guided": float(self.data.guided[torch.from_numpy(idx)].sum())}
             idx = idx[bounds[self.dist.rank]:bounds[self.dist.rank + 1]]
         idx_t = torch.from_numpy(idx)
-        x = self.prep(self.data.train.batch(idx_t, self.device))
+        x_raw = self.data.train.batch(idx_t, self.device)
         idx_d = idx_t.to(self.device)
         labels = self.labels[idx_d]
         self.net.train()
-        logits, feats = self.forward(self.net, x)
-        if self.cyborg:
+        if self.attribution_loss or self.loss_kind == "rrr":
+            logits, loss, ce, guidance = self.guided_loss(self.net, x_raw, labels, idx_d, norm)
+        elif self.cyborg:
+            logits, feats = self.forward(self.net, self.prep(x_raw))
             loss, ce, guidance = cyborg_loss(logits, feats, self.model.head.weight, labels, self.train_saliency[idx_d], self.guided[idx_d],
                                              self.config["guidance"]["alpha"], self.config["guidance"]["cam_class"], norm)
         else:
+            logits, _ = self.forward(self.net, self.prep(x_raw))
             loss, ce, guidance = cross_entropy_loss(logits, labels, norm)
         self.optimizer.zero_grad(set_to_none=True)
         # DDP averages gradients over ranks; the shards' terms are already shares of the batch
@@ -247,6 +297,7 @@ class Trainer:
         want_sal = bool(self.metrics_wanted & {"saliency_mse", "saliency_corr"}) and self.has_cam
         agreement = SaliencyAgreement(s.size) if want_sal else None
         want_auc = "auc" in self.metrics_wanted and k == 2
+        pointing = PointingMetrics(s.size) if self.metrics_wanted & {"epg", "iou"} else None
         scores = np.zeros(s.count, dtype=np.float64)
         correct = 0
         ce_sum = 0.0
@@ -267,9 +318,20 @@ class Trainer:
                 if keep.any():
                     cams = normalized_cam(feats.float(), self.model.head.weight.float(), cam_targets(logits, labels, self.config["guidance"]["cam_class"]))
                     agreement.add(cams[keep.to(self.device)].cpu(), s.saliency[idx][keep])
+            if pointing is not None:
+                keep = s.has_saliency[idx].bool()
+                if keep.any():
+                    with torch.enable_grad():  # gradient attributions (no graph kept: evaluation)
+                        _, maps = self.attribution(self.model, s.batch(idx[keep], self.device), labels[keep.to(self.device)], create_graph=False)
+                    pointing.add(maps.detach().cpu(), s.saliency[idx][keep])
         m = {"accuracy": correct / s.count, "loss": ce_sum / s.count}
         if want_auc:
             m["auc"] = roc_auc(scores, s.labels.numpy() == 1)
+        if pointing is not None and pointing.result()["images"] > 0:
+            r = pointing.result()
+            for key in ("epg", "iou"):
+                if key in self.metrics_wanted:
+                    m[key] = r[key]
         if agreement is not None and agreement.result()["images"] > 0:
             r = agreement.result()
             if "saliency_mse" in self.metrics_wanted:
@@ -349,7 +411,9 @@ def run_training(ctx, config, data, times, dist=None):
                     + ("" if config["guidance"]["loss"] == "none" else f"; {guided_count} training images guided by human saliency")
                     + f" (data ready in {times['data_seconds']:.1f} s: export or cache, Python start)")
     model = trainer.describe_model()
-    loss_desc = "cross-entropy" if config["guidance"]["loss"] == "none" else f"{config['guidance']['loss']} (alpha {config['guidance']['alpha']:g})"
+    g = config["guidance"]
+    loss_desc = ("cross-entropy" if g["loss"] == "none" else f"cyborg (alpha {g['alpha']:g}, {g['attribution']} at {g['layer']})" if g["loss"] == "cyborg"
+                 else f"rrr (lambda {g['lambda']:g}, input gradients)" if g["loss"] == "rrr" else f"{g['loss']} (lambda {g['lambda']:g}, {g['attribution']} at {g['layer']})")
     ctx.log("info", f"model {model['arch']}: {model['parameters']} parameters; {loss_desc}; {epochs} epochs × {spe} steps of {batch}; {torch.get_num_threads()} thread(s)")
     if trainer.pretrained_note:
         ctx.log("info", trainer.pretrained_note)

@@ -44,27 +44,38 @@ class TvModel(nn.Module):
         return getattr(self.net, HEAD[self.arch])
 
     def features(self, x):
+        """(F, mid): the final features and those of `layer = mid` (schema.ts layers)."""
         n = self.net
         if self.arch.startswith("resnet"):
             x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
-            return n.layer4(n.layer3(n.layer2(n.layer1(x))))
+            mid = n.layer3(n.layer2(n.layer1(x)))
+            return n.layer4(mid), mid
         if self.arch == "densenet121":
-            return F.relu(n.features(x))
+            mid = None
+            for name, module in n.features.named_children():
+                x = module(x)
+                if name == "denseblock3":
+                    mid = x
+            return F.relu(x), mid
         x = n.Conv2d_2b_3x3(n.Conv2d_2a_3x3(n.Conv2d_1a_3x3(x)))
         x = n.Conv2d_4a_3x3(n.Conv2d_3b_1x1(n.maxpool1(x)))
         x = n.maxpool2(x)
+        mid = None
         for name in ("Mixed_5b", "Mixed_5c", "Mixed_5d", "Mixed_6a", "Mixed_6b", "Mixed_6c", "Mixed_6d", "Mixed_6e", "Mixed_7a", "Mixed_7b", "Mixed_7c"):
             x = getattr(n, name)(x)
-        return x
+            if name == "Mixed_6e":
+                mid = x
+        return x, mid
 
-    def forward(self, x):
+    def forward(self, x, with_mid=False):
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        feats = self.features(x)
+        feats, mid = self.features(x)
         pooled = feats.mean(dim=(2, 3))
         if self.arch == "inception_v3":
             pooled = self.net.dropout(pooled)
-        return self.head(pooled), feats
+        logits = self.head(pooled)
+        return (logits, feats, mid) if with_mid else (logits, feats)
 
 
 class PretrainedError(Exception):
