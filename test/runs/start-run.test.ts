@@ -71,6 +71,17 @@ describe('start-run', function () {
       assert.deepEqual(chooseEngine({ model: { arch: 'resnet18' } }), { engine: 'torch', reason: 'train.engine = auto; model.arch = resnet18 needs the torch engine' });
       assert.equal(chooseEngine({ train: { engine: 'auto', devices: 2 } }).engine, 'torch');
     });
+
+    it('auto picks torch for guidance only torch trains; tfjs keeps cross-entropy and CYBORG with the CAM', () => {
+      const off = { SGT_TORCH: 'off' };
+      assert.deepEqual(chooseEngine({ guidance: { loss: 'energy', attribution: 'gradcam', layer: 'mid' } }, off), { engine: 'torch', reason: 'train.engine = auto; guidance.loss = energy needs the torch engine (second-order gradients)' });
+      assert.equal(chooseEngine({ guidance: { loss: 'rrr' }, train: { engine: 'auto' } }, off).engine, 'torch');
+      assert.deepEqual(chooseEngine({ guidance: { loss: 'cyborg', attribution: 'ixg' } }, off), { engine: 'torch', reason: 'train.engine = auto; guidance.attribution = ixg needs the torch engine (second-order gradients)' });
+      assert.equal(chooseEngine({ guidance: { loss: 'cyborg', attribution: 'cam' } }, off).engine, 'tfjs');
+      assert.equal(chooseEngine({ guidance: { loss: 'none' } }, off).engine, 'tfjs');
+      // an explicit engine is kept (the validator refuses tfjs with these losses)
+      assert.equal(chooseEngine({ guidance: { loss: 'energy' }, train: { engine: 'tfjs' } }, off).engine, 'tfjs');
+    });
   });
 
   describe('startRun with the fake engine', () => {

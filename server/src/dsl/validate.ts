@@ -11,6 +11,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import type { Assignment, Block, CallValue, Experiment, Identifier, NumberValue, SgtFile, Span, Value } from './ast';
 import { unitName } from './ast';
 import type { Diagnostic, DiagnosticCode, Fix, Severity } from './diagnostics';
+import { torchOnlyGuidance } from './engine-support';
 import { DataScanner, baseName, isInside } from './files';
 import { parse, type ParseResult } from './parser';
 import {
@@ -526,10 +527,18 @@ class Validator {
         this.rule(m, [k, 'train.engine'], 'error', 'incompatible', `Distributed training (${k.split('.')[1]} = ${n}) needs the torch engine: set \`engine = torch\`.`);
       }
     }
-    const autoNeedsTorch = engine === 'auto' && ((archInfo && !archInfo.engines.includes('tfjs')) || Number(get('train.devices')) > 1 || Number(get('train.nodes')) > 1);
+    // guidance only the torch engine trains (second-order gradients): refused on tfjs, and
+    // `auto` picks torch for it (runs/start-run.ts chooseEngine asks the same function)
+    const torchOnly = torchOnlyGuidance({ loss, attribution: get('guidance.attribution') });
+    if (torchOnly && engine === 'tfjs') {
+      const what = torchOnly.key === 'guidance.loss' ? `\`${torchOnly.setting}\`` : `CYBORG with \`${torchOnly.setting}\``;
+      const instead = torchOnly.key === 'guidance.loss' ? '`loss = cyborg` / `none`' : '`attribution = cam`';
+      this.rule(m, [torchOnly.key, 'guidance.loss', 'train.engine'], 'error', 'incompatible', `The tfjs engine cannot train ${what}: it needs second-order gradients, which TF.js lacks for these models (MaxPool has none). Set \`engine = torch\` (or \`auto\`), or use ${instead}.`);
+    }
+    const autoNeedsTorch = engine === 'auto' && ((archInfo && !archInfo.engines.includes('tfjs')) || Number(get('train.devices')) > 1 || Number(get('train.nodes')) > 1 || torchOnly !== undefined);
     if ((engine === 'torch' || autoNeedsTorch) && this.options.torch) {
       const torch = this.options.torch();
-      if (!torch.available) this.rule(m, ['train.engine', 'model.arch', 'train.devices', 'train.nodes'], 'warning', 'engine-unavailable', `This experiment trains on the torch engine, which cannot run here: ${torch.detail}`);
+      if (!torch.available) this.rule(m, ['train.engine', 'model.arch', 'train.devices', 'train.nodes', 'guidance.loss', 'guidance.attribution'], 'warning', 'engine-unavailable', `This experiment trains on the torch engine, which cannot run here: ${torch.detail}`);
     }
     // annotation source
     const annotation = get('data.annotation');

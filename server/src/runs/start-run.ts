@@ -15,6 +15,7 @@ import type { ResolvedExperiment } from '../dsl/resolve';
 import { resolveExperiment } from '../dsl/resolve';
 import { LineIndex } from '../dsl/text';
 import { ARCHITECTURES } from '../dsl/schema';
+import { torchOnlyGuidance } from '../dsl/engine-support';
 import { analyze, didYouMean } from '../dsl/validate';
 import { findTorch } from '../engines/torch/python';
 import type { RunEvent } from '../protocol';
@@ -118,7 +119,8 @@ function asObject(v: unknown): Record<string, never> {
 
 /**
  * Which engine trains an experiment. `auto` (schema.ts) means torch when the experiment
- * needs it (a torch-only architecture, several devices or nodes) or when PyTorch is
+ * needs it (a torch-only architecture, several devices or nodes, a guidance loss or
+ * attribution only torch trains: dsl/engine-support.ts) or when PyTorch is
  * importable and sees a CUDA GPU (engines/torch/python.ts, probed once per process), else tfjs.
  */
 export function chooseEngine(resolved: { [key: string]: unknown }, env: NodeJS.ProcessEnv = process.env): EngineChoice {
@@ -132,6 +134,10 @@ export function chooseEngine(resolved: { [key: string]: unknown }, env: NodeJS.P
   for (const key of ['devices', 'nodes']) {
     if (typeof train[key] === 'number' && (train[key] as number) > 1) return { engine: 'torch', reason: `train.engine = auto; train.${key} = ${String(train[key])} needs the torch engine` };
   }
+  const guidance = asObject(resolved.guidance) as { [key: string]: unknown };
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const torchOnly = torchOnlyGuidance({ loss: str(guidance.loss), attribution: str(guidance.attribution) });
+  if (torchOnly) return { engine: 'torch', reason: `train.engine = auto; guidance.${torchOnly.setting} needs the torch engine (second-order gradients)` };
   const torch = findTorch(env);
   if (torch.ok && torch.cuda) return { engine: 'torch', reason: `train.engine = auto; PyTorch ${torch.torch} (${torch.python}) sees a CUDA GPU` };
   return { engine: 'tfjs', reason: `train.engine = auto; ${torch.ok ? `PyTorch ${torch.torch} sees no CUDA GPU` : 'PyTorch is not importable'}, so tfjs` };
