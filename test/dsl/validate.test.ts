@@ -340,7 +340,15 @@ describe('dsl validator', () => {
     it('CAM needs a global-average-pool + linear head (not mlp)', () => {
       const a = check(exp('  model { arch = mlp }\n  guidance { loss = cyborg }'));
       expectOne(a, { code: 'incompatible', severity: 'error', text: 'cyborg', words: ["CAM needs a global-average-pool + linear head", "'mlp'"] });
-      clean(check(exp('  model { arch = mlp }\n  guidance { loss = energy  attribution = ixg }')));
+      clean(check(exp('  model { arch = mlp }\n  guidance { loss = energy  attribution = ixg  layer = input }')));
+    });
+
+    it('attributions of an mlp only at the input (its hidden layers are not images)', () => {
+      const a = check(exp('  model { arch = mlp }\n  guidance { loss = energy  attribution = ixg  layer = mid }'));
+      expectOne(a, { code: 'incompatible', severity: 'error', text: 'mid', words: ["The mlp's hidden layers have no spatial layout", "layer 'mid'", '`layer = input`'] });
+      // the default layer is final: reported at the attribution the experiment sets
+      expectOne(check(exp('  model { arch = mlp }\n  guidance { loss = l1  attribution = gradcam }')), { code: 'incompatible', severity: 'error', text: 'gradcam', words: ["layer 'final'"] });
+      clean(check(exp('  model { arch = mlp }\n  guidance { loss = rrr }')));
     });
 
     it('ImageNet normalisation on a grayscale built-in data set', () => {

@@ -518,6 +518,9 @@ class Validator {
     if (guided && attribution === 'cam' && layer !== 'final') {
       this.rule(m, ['guidance.layer', 'guidance.attribution'], 'error', 'incompatible', `CAM is defined at the final conv block only: use \`layer = final\`, or \`attribution = gradcam\` / \`ixg\` at layer '${layer}'.`);
     }
+    if (guided && attribution !== 'cam' && layer !== 'input' && arch === 'mlp') {
+      this.rule(m, ['guidance.layer', 'guidance.attribution', 'model.arch'], 'error', 'incompatible', `The mlp's hidden layers have no spatial layout, so an attribution at layer '${layer}' cannot be compared with a human map: use \`attribution = ixg\` at \`layer = input\`.`);
+    }
     if (guided && attribution === 'gradcam' && layer === 'input') {
       this.rule(m, ['guidance.layer', 'guidance.attribution'], 'error', 'incompatible', 'GradCAM at the input has no channels to weight: use `attribution = ixg` at the input, or `layer = mid` / `final`.');
     }
