@@ -107,4 +107,44 @@ describe('torch engine guidance losses and attributions', function () {
       assert.ok(iou !== undefined && iou >= 0 && iou <= 1, `${name}: iou ${iou}`);
     }
   });
+
+  it('trains a second-order loss on two data-parallel ranks as on one (devices = 2)', () => {
+    ensureBuilt();
+    const dir = path.join(tmp, 'ddp');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(
+      path.join(dir, 'ddp.sgt'),
+      `experiment two {
+  seed = 2
+  data { source = builtin("decoy-mnist") }
+  model { arch = small_cnn  width = 4 }
+  guidance { loss = energy  attribution = gradcam  layer = mid }
+  train { epochs = 1  batch = 32  engine = torch  devices = 2 }
+  preview { samples = 0 }
+}
+experiment one extends two {
+  train { devices = 1 }
+}
+`,
+    );
+    const r = spawnSync(process.execPath, [path.join(root, 'server/bin/sgt.js'), 'train', 'ddp.sgt', '--foreground', '--python', python], {
+      cwd: dir,
+      env: { ...process.env, SGT_MAX_TRAIN_IMAGES: '64', SGT_MAX_EVAL_IMAGES: '32', PYTHONDONTWRITEBYTECODE: '1' },
+      encoding: 'utf8',
+      timeout: 280_000,
+    });
+    if (r.error) throw r.error;
+    assert.equal(r.status, 0, r.stderr);
+    const runsDir = path.join(dir, '.sgt', 'runs');
+    const summaries = Object.fromEntries(
+      fs.readdirSync(runsDir).filter((d) => !d.startsWith('.')).map((d) => {
+        const s = JSON.parse(fs.readFileSync(path.join(runsDir, d, 'summary.json'), 'utf8')) as { experiment: string; history: { metrics: Record<string, Record<string, number>> }[] };
+        return [s.experiment, s.history[0].metrics];
+      }),
+    );
+    for (const split of ['train', 'val', 'test']) {
+      for (const [k, v] of Object.entries(summaries.one[split])) assert.ok(Math.abs(summaries.two[split][k] - v) <= 1e-4 * Math.max(1, Math.abs(v)), `${split} ${k}: two ranks ${summaries.two[split][k]}, one ${v}`);
+    }
+    assert.ok(summaries.two.train.guidance > 0);
+  });
 });
