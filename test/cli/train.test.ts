@@ -78,7 +78,8 @@ describe('sgt train / runs / report', function () {
       // stdout: per run, its result and its directory
       const out = r.stdout.trimEnd().split('\n');
       assert.equal(out.length, 4, r.stdout);
-      assert.match(out[0], /^plain: finished in \d+s — val: accuracy 0\.950 · saliency_mse 0\.2000 · saliency_corr 0\.060; test: accuracy 0\.520 · saliency_mse 0\.2100 · saliency_corr 0\.040$/);
+      // the kept checkpoint's numbers (summary.json), with its epoch
+      assert.match(out[0], /^plain: finished in \d+s — epoch 2: val: accuracy 0\.950 · saliency_mse 0\.2000 · saliency_corr 0\.060; test: accuracy 0\.520 · saliency_mse 0\.2100 · saliency_corr 0\.040$/);
       assert.match(out[1], /^ {2}\.sgt\/runs\/plain-/);
       assert.match(out[2], /^guided: finished in \d+s — .*test: accuracy 0\.930/);
     });

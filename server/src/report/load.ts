@@ -39,6 +39,12 @@ export interface RunData {
   bestEpoch?: number;
   /** Metrics of the last `epoch` event per split. */
   final: Record<string, Metrics>;
+  /**
+   * Metrics of the checkpoint the run keeps (summary.json `metrics`: the best validation epoch
+   * with `checkpoint = best`), else `final`: the numbers a user would deploy, chosen without
+   * looking at the test split.
+   */
+  kept: Record<string, Metrics>;
   /** What is wrong with the run directory, for the reader. */
   problems: string[];
 }
@@ -100,8 +106,18 @@ export function loadRun(dir: string): RunData {
     durationSeconds: duration(events),
     bestEpoch: bestEpoch(events, epochs, summary),
     final,
+    kept: keptMetrics(summary, final),
     problems,
   };
+}
+
+function keptMetrics(summary: unknown, final: Record<string, Metrics>): Record<string, Metrics> {
+  if (isObject(summary) && isObject(summary.metrics)) {
+    const out: Record<string, Metrics> = {};
+    for (const [split, m] of Object.entries(summary.metrics)) if (isObject(m)) out[split] = m as Metrics;
+    if (Object.keys(out).length > 0) return out;
+  }
+  return final;
 }
 
 function countEventLines(dir: string): number {

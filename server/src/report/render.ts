@@ -168,13 +168,13 @@ function lowerIsBetter(metric: string): boolean {
 }
 
 function resultsTable(runs: Run[]): string {
-  const splits = [...new Set(runs.flatMap((r) => Object.keys(r.final)))].sort((a, b) => splitIndex(a) - splitIndex(b));
+  const splits = [...new Set(runs.flatMap((r) => Object.keys(r.kept)))].sort((a, b) => splitIndex(a) - splitIndex(b));
   const rows: string[] = [];
   rows.push(row('status', runs.map((r) => `<span class="badge ${escapeHtml(r.status)}">${escapeHtml(r.status)}</span>`)));
   for (const split of splits) {
-    const metrics = [...new Set(runs.flatMap((r) => Object.keys(r.final[split] ?? {})))].sort(metricOrder);
+    const metrics = [...new Set(runs.flatMap((r) => Object.keys(r.kept[split] ?? {})))].sort(metricOrder);
     for (const m of metrics) {
-      const values = runs.map((r) => num(r.final[split]?.[m]));
+      const values = runs.map((r) => num(r.kept[split]?.[m]));
       const best = bestValue(values, lowerIsBetter(m));
       rows.push(
         row(
@@ -192,7 +192,7 @@ function resultsTable(runs: Run[]): string {
   rows.push(row('duration', runs.map((r) => (r.durationSeconds === undefined ? '–' : escapeHtml(formatDuration(r.durationSeconds)))), 'num'));
   return `<section>
 <h2>Results</h2>
-<p class="muted">Last recorded value per split; the best value of a row is in bold.${runs.some((r) => r.status !== 'finished') ? ' Runs that did not finish show their last epoch.' : ''}</p>
+<p class="muted">At the checkpoint each run keeps (its best validation epoch with <code>checkpoint = best</code>, else its last epoch); the best value of a row is in bold.${runs.some((r) => r.status !== 'finished') ? ' Runs that did not finish show their last epoch.' : ''}</p>
 <div class="scroll"><table class="results">
 <thead><tr><th></th>${runs.map((r) => `<th><span class="swatch" style="background:${r.color}"></span>${escapeHtml(r.label)}</th>`).join('')}</tr></thead>
 <tbody>${rows.join('\n')}</tbody>

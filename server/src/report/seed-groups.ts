@@ -4,12 +4,9 @@
  * mean ± sample standard deviation — how results over seeds are reported in papers, and
  * what makes a difference between two settings believable (or not).
  *
- * The metrics of a run are those of the checkpoint it keeps (`summary.json` `metrics`: the
- * best validation epoch with `checkpoint = best`), else its last epoch: the numbers a user
- * would deploy, chosen without looking at the test split.
+ * The metrics of a run are those of the checkpoint it keeps (load.ts `kept`).
  */
-import type { Metrics } from '../protocol';
-import { isObject, type RunData } from './load';
+import type { RunData } from './load';
 import { settingRows } from './settings';
 
 export interface MeanSd {
@@ -37,17 +34,6 @@ export function meanSd(values: readonly number[]): MeanSd {
   return { mean, sd, n };
 }
 
-/** The metrics of a run's kept checkpoint (summary.json), else of its last epoch per split. */
-export function keptMetrics(run: RunData): Record<string, Metrics> {
-  const summary = run.summary;
-  if (isObject(summary) && isObject(summary.metrics)) {
-    const out: Record<string, Metrics> = {};
-    for (const [split, m] of Object.entries(summary.metrics)) if (isObject(m)) out[split] = m as Metrics;
-    if (Object.keys(out).length > 0) return out;
-  }
-  return run.final;
-}
-
 /** What identifies a setting: every resolved setting except the seed (names are labels, not settings). */
 function settingKey(resolved: Record<string, unknown> | undefined): string {
   if (!resolved) return '';
@@ -64,7 +50,7 @@ export function groupBySetting(runs: readonly RunData[]): SettingGroup[] {
     groups.set(key, [...(groups.get(key) ?? []), run]);
   });
   return [...groups.values()].map((members) => {
-    const perRun = members.map(keptMetrics);
+    const perRun = members.map((r) => r.kept);
     const metrics: SettingGroup['metrics'] = {};
     for (const split of new Set(perRun.flatMap((m) => Object.keys(m)))) {
       for (const metric of new Set(perRun.flatMap((m) => Object.keys(m[split] ?? {})))) {
