@@ -141,6 +141,22 @@ describe('tfjs engine process', function () {
     assert.match(ofType(readEvents(dir), 'failed')[0].error, /guidance\.loss = energy is not supported by the tfjs engine/);
   });
 
+  it('a full disk fails the run cleanly: exit 1, a `failed` event that says so, no stack', async function () {
+    if (!fs.existsSync('/dev/full')) this.skip();
+    const dir = makeRunDir(path.join(tmp, 'runs'), sgt, 'shapes_ce', TINY);
+    // every write to the events file answers ENOSPC, as on a full disk
+    fs.rmSync(path.join(dir, 'events.jsonl'), { force: true });
+    fs.symlinkSync('/dev/full', path.join(dir, 'events.jsonl'));
+    const run = startEngine(dir);
+    assert.equal(await run.done, 1);
+    const failed = ofType(run.events, 'failed');
+    assert.equal(failed.length, 1, run.stderr);
+    assert.match(failed[0].error, /disk full while writing the run: .*ENOSPC/);
+    assert.doesNotMatch(run.stderr, /^\s+at /m, 'no stack trace');
+    // what the engine wrote before the failure stays readable
+    assert.ok(fs.existsSync(path.join(dir, 'resolved.json')));
+  });
+
   it('usage errors exit 2', () => {
     const r = spawnSync(process.execPath, [engineBundle, '--bogus'], { encoding: 'utf8' });
     assert.equal(r.status, 2);

@@ -228,6 +228,20 @@ describe('torch engine process', function () {
     assert.equal(await usage.done, 2);
   });
 
+  it('a full disk fails the run cleanly: exit 1, a `failed` event on stdout that says so, no traceback', async function () {
+    if (!fs.existsSync('/dev/full')) this.skip();
+    const dir = makeRunDir(runs(), sgt, 'tiny_ce', {});
+    // every write to the events file answers ENOSPC, as on a full disk
+    fs.rmSync(path.join(dir, 'events.jsonl'), { force: true });
+    fs.symlinkSync('/dev/full', path.join(dir, 'events.jsonl'));
+    const run = startTorch(dir, python);
+    assert.equal(await run.done, 1, run.stderr);
+    const failed = ofType(run.events, 'failed');
+    assert.equal(failed.length, 1, run.stderr);
+    assert.match(failed[0].error, /disk full while writing the run/);
+    assert.doesNotMatch(run.stderr, /Traceback/);
+  });
+
   it('without PyTorch: every interpreter tried is named, with how to install it', () => {
     clearTorchProbeCache();
     const probe = (py: string) => ({ ok: false as const, problem: py.includes('nope') ? 'not found' : "ModuleNotFoundError: No module named 'torch'" });

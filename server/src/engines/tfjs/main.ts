@@ -89,12 +89,16 @@ async function main(): Promise<number> {
     writer.event(e);
     process.stdout.write(JSON.stringify(e) + '\n');
   };
+  // the last word of a run: when the events file cannot take it (a full disk), stdout still
+  // tells the daemon or the CLI, which record it where they can
   const tryEmit = (body: RunEventBody) => {
+    const e = { time: new Date().toISOString(), ...body } as RunEvent;
     try {
-      emit(body);
-    } catch (e) {
-      process.stderr.write(`engine-tfjs: could not write the ${body.type} event: ${(e as Error).message}\n`);
+      writer.event(e);
+    } catch (err) {
+      process.stderr.write(`engine-tfjs: could not write the ${body.type} event to ${RUN_FILES.events}: ${(err as Error).message}\n`);
     }
+    process.stdout.write(JSON.stringify(e) + '\n');
   };
 
   let cancel = false;

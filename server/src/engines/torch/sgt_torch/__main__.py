@@ -123,7 +123,8 @@ def run_engine(run_dir, data_dir, resume, wall0, rank=0, world=1):
 
     def try_emit(body):
         try:
-            emit(body)
+            if writer:
+                writer.event(body, stdout_even_if_unwritten=True)
         except OSError as e:
             sys.stderr.write(f"sgt_torch: could not write the {body['type']} event: {e}\n")
 

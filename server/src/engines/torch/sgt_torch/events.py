@@ -56,18 +56,28 @@ class RunWriter:
         if size > 0 and os.pread(self.fd, 1, size - 1) != b"\n":
             os.write(self.fd, b"\n")
 
-    def event(self, body):
+    def event(self, body, stdout_even_if_unwritten=False):
         e = {"time": now_iso(), **body}
         line = json.dumps(e, separators=(",", ":"), allow_nan=False) + "\n"
-        os.write(self.fd, line.encode("utf-8"))
-        if e["type"] not in ("step", "log"):
-            os.fdatasync(self.fd)
+        try:
+            os.write(self.fd, line.encode("utf-8"))
+            if e["type"] not in ("step", "log"):
+                os.fdatasync(self.fd)
+        except OSError:
+            # the last word of a run (a full disk): stdout still tells the daemon or the CLI
+            if stdout_even_if_unwritten:
+                self._print(line)
+            raise
+        self._print(line)
+        return e
+
+    @staticmethod
+    def _print(line):
         try:
             sys.stdout.write(line)
             sys.stdout.flush()
         except (BrokenPipeError, OSError):
             pass  # a parent that went away must not stop the run's record
-        return e
 
     def overlay(self, epoch, step, pngs):
         rel = os.path.join("overlays", str(step).rjust(7, "0"))
