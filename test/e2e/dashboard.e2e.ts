@@ -1,8 +1,9 @@
 /**
  * End to end, in a real VS Code (code-server): the Decoy MNIST example is validated as
  * it is typed, trained from the command palette in the daemon, shown live in the
- * dashboard (metrics and CAM overlays), and the dashboard comes back after a window
- * reload (the WebviewPanelSerializer in client/src/dashboard/).
+ * dashboard (metrics and CAM overlays), the dashboard comes back after a window reload
+ * (the WebviewPanelSerializer in client/src/dashboard/), and Compare Runs shows the run
+ * next to a second finished one.
  * Runs with `npm run test:e2e` (provisioning: test/e2e/setup.sh).
  */
 import * as assert from 'node:assert/strict';
@@ -195,5 +196,59 @@ describe('e2e: the Decoy MNIST example in VS Code (trusted workspace)', function
     await expectFinishedDashboard(editor, runDir);
     await editor.screenshot('dashboard-restored');
     await screenshotSection(editor, '#gallery', 'dashboard-restored-gallery');
+  });
+
+  it('compares two runs picked in the Compare Runs quick pick', async function () {
+    if (!runDir) this.skip();
+    // a second finished run: the trained one copied under another id (the dashboard and the
+    // picker name runs by their folder)
+    const secondDir = runDir.replace(/-[0-9a-f]{4}$/, (m) => (m === '-beef' ? '-cafe' : '-beef'));
+    fs.cpSync(runDir, secondDir, { recursive: true });
+    const ids = [path.basename(runDir), path.basename(secondDir)];
+    // close the single-run dashboard so the compare panel is the only webview
+    await editor.command('View: Close All Editors');
+    await editor.page.locator('iframe.webview').first().waitFor({ state: 'detached', timeout: 30_000 });
+
+    await editor.command('Saliency Studio: Compare Runs');
+    await editor.page.locator('.quick-input-widget input[placeholder="Select two or more runs"]').waitFor();
+    for (const id of ids) await editor.page.locator('.quick-input-list .monaco-list-row', { hasText: id }).click();
+    // both checked: VS Code counts the selection, then accepts it with Enter
+    await editor.page.locator('.quick-input-widget .quick-input-count', { hasText: '2 Selected' }).waitFor({ timeout: 15_000 });
+    await editor.screenshot('compare-pick');
+    await editor.page.keyboard.press('Enter');
+
+    const view = editor.webview();
+    for (const id of ids) await view.locator('.run-chip', { hasText: id }).waitFor({ timeout: 120_000 });
+    // the metrics table: one row per run, both finished with the same (copied) figures
+    const rows = view.locator('.metrics-table tbody tr');
+    await waitFor('the metrics table to list both runs as finished', async () => (await view.locator('.metrics-table td.status-finished').count()) === 2, 60_000);
+    assert.equal(await rows.count(), 2);
+    const firstCells = await rows.locator('td:first-child').allInnerTexts();
+    assert.deepEqual(firstCells.map((t) => t.trim()).sort(), [...ids].sort());
+    const heads = (await view.locator('.metrics-table thead th').allInnerTexts()).map((h) => h.trim());
+    const accCol = heads.indexOf('val accuracy');
+    assert.ok(accCol > 0, `a val accuracy column: ${JSON.stringify(heads)}`);
+    const accs = await rows.locator(`td:nth-child(${accCol + 1})`).allInnerTexts();
+    const lastVal = events(runDir).filter((e) => e.type === 'epoch' && e.split === 'val').pop();
+    assert.deepEqual(accs.map((a) => a.trim()), [lastVal!.metrics!.accuracy.toPrecision(4), lastVal!.metrics!.accuracy.toPrecision(4)]);
+    // the charts: a legend entry per run (the copy's curves lie on the original's)
+    const legend = (await view.locator('.u-legend').allInnerTexts()).join('\n');
+    for (const id of ids) assert.ok(legend.includes(`${id} · loss`), `the loss chart's legend names ${id}: ${legend.slice(0, 400)}`);
+    // the gallery: a column group per run, and CAM overlays under both
+    const runHeads = view.locator('.gallery-grid .run-head');
+    await waitFor('the gallery to head a column group per run', async () => (await runHeads.count()) === 2, 60_000);
+    const headTexts = await runHeads.allInnerTexts();
+    for (const id of ids) assert.ok(headTexts.some((t) => t.includes(id)), `gallery heads ${JSON.stringify(headTexts)} name ${id}`);
+    const firstRowCams = view.locator('.gallery-grid tbody tr').first().locator('.stack .panel.cam');
+    await waitFor('a CAM overlay for each run in the first sample row', async () => (await firstRowCams.count()) === 2, 60_000);
+    const urls = await firstRowCams.evaluateAll((els) => els.map((el) => (el as HTMLElement).style.backgroundImage));
+    // each overlay is read from its own run's folder, in the order of the column heads
+    headTexts.forEach((head, i) => {
+      const id = ids.find((d) => head.includes(d))!;
+      assert.ok(urls[i].includes(encodeURIComponent(id)) || urls[i].includes(id), `overlay ${i} comes from ${id}: ${urls[i]}`);
+    });
+    await editor.screenshot('compare');
+    await screenshotSection(editor, '#gallery', 'compare-gallery');
+    await screenshotSection(editor, '.metrics-table', 'compare-metrics');
   });
 });

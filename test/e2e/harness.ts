@@ -1,7 +1,7 @@
 /**
  * The end-to-end harness: a real VS Code (code-server 4.100.3 from test/e2e/node_modules,
- * installed by test/e2e/setup.sh) with this repository loaded as the extension, driven by
- * Debian's chromium through playwright-core. Each `Editor` lives in its own temp folder
+ * installed by test/e2e/setup.sh) with the extension installed from its .vsix (`npm run
+ * package`, built once per suite run), driven by Debian's chromium through playwright-core. Each `Editor` lives in its own temp folder
  * (workspace, HOME, TMPDIR, user data, extensions dir, SGT_DAEMON_DIR, browser profile)
  * and `close()` leaves no process behind: the code-server process group, then every
  * process that still carries this editor's marker in its environment (the training
@@ -10,7 +10,7 @@
  * Waits are on real conditions (selectors, files) with generous limits: CI machines are
  * 2-core and slow. Selectors are VS Code 1.100's DOM (the code-server version is pinned).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -22,6 +22,10 @@ const CODE_SERVER = path.join(__dirname, 'node_modules/code-server/out/node/entr
 const CHROMIUM = process.env.SGT_E2E_CHROMIUM ?? '/usr/bin/chromium';
 /** Screenshots (and logs of failed tests) land here; git-ignored. */
 export const ARTIFACTS = path.resolve(process.env.SGT_E2E_ARTIFACTS ?? path.join(__dirname, '.artifacts'));
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { name: string; publisher: string; version: string };
+/** Where `npm run package` (vsce) writes the extension, and the folder code-server installs it as. */
+export const VSIX = path.join(REPO, `${MANIFEST.name}-${MANIFEST.version}.vsix`);
+const EXTENSION_ID = `${MANIFEST.publisher}.${MANIFEST.name}`;
 /** The environment variable that marks every process an editor starts (see `close`). */
 const MARKER = 'SGT_E2E_SESSION';
 
@@ -64,6 +68,38 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Newest modification time of any file under `dir` (ms). */
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, fs.statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+let packaged: string | undefined;
+
+/**
+ * The packaged extension the editors install, built once per suite run: a .vsix newer than
+ * everything in dist/ is reused, anything else is rebuilt with `npm run package` (which
+ * rebuilds dist/ itself). There is no fallback: a failed packaging fails the test with
+ * vsce's output, so the suite always proves what a user would install.
+ */
+export function packagedExtension(): string {
+  if (packaged) return packaged;
+  const dist = path.join(REPO, 'dist');
+  const fresh = fs.existsSync(VSIX) && fs.existsSync(dist) && fs.statSync(VSIX).mtimeMs > newestMtime(dist);
+  if (!fresh) {
+    const started = Date.now();
+    const r = spawnSync('npm', ['run', 'package'], { cwd: REPO, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-40).join('\n');
+    if (r.error || r.status !== 0) throw new Error(`npm run package failed (${r.error ? String(r.error) : `exit ${r.status}`}):\n${output}`);
+    if (!fs.existsSync(VSIX) || fs.statSync(VSIX).mtimeMs < started - 1000) throw new Error(`npm run package did not write ${VSIX}:\n${output}`);
+  }
+  packaged = VSIX;
+  return packaged;
+}
+
 export class Editor {
   private shots = 0;
   private constructor(
@@ -80,7 +116,8 @@ export class Editor {
   /** Starts code-server on a free port and opens the workspace in chromium. */
   static async start(options: EditorOptions): Promise<Editor> {
     if (!fs.existsSync(CODE_SERVER)) throw new Error(`code-server is not installed: run bash test/e2e/setup.sh (looked for ${CODE_SERVER})`);
-    if (!fs.existsSync(path.join(REPO, 'dist/client.js'))) throw new Error('dist/ is not built: run npm run build');
+    // the extension a user installs: the .vsix (built before any temp folder exists)
+    const vsix = packagedExtension();
     // this editor's screenshots and logs of an earlier run would be mistaken for this run's
     if (fs.existsSync(ARTIFACTS)) for (const f of fs.readdirSync(ARTIFACTS)) if (f.startsWith(`${options.name}-`)) fs.rmSync(path.join(ARTIFACTS, f), { force: true });
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `sgt-e2e-${options.name}-`));
@@ -91,9 +128,7 @@ export class Editor {
     };
     const workspace = dir('ws');
     options.prepare?.(workspace);
-    // the repository is the extension: code-server loads `main` (dist/client.js) from it
     const extensions = dir('extensions');
-    fs.symlinkSync(REPO, path.join(extensions, 'saliency-studio.saliency-studio-0.1.0'));
     // a fresh profile: no welcome page or walkthrough taking the editor area or the focus
     const userSettings = path.join(root, 'user-data/User/settings.json');
     fs.mkdirSync(path.dirname(userSettings), { recursive: true });
@@ -109,6 +144,16 @@ export class Editor {
       }),
     );
     const daemonDir = path.join(root, 'daemon');
+    const env = {
+      ...process.env,
+      HOME: dir('home'),
+      TMPDIR: dir('tmp'),
+      SGT_DAEMON_DIR: daemonDir,
+      [MARKER]: root,
+      // no marketplace: nothing to reach offline
+      EXTENSIONS_GALLERY: '{"serviceUrl":"http://127.0.0.1:9/none"}',
+    };
+    installExtension(vsix, extensions, dir('user-data'), env);
     const port = await freePort();
     const args = [
       CODE_SERVER,
@@ -127,15 +172,7 @@ export class Editor {
       // its own process group, killed as a whole in close() (a file watcher outlives its parent)
       detached: true,
       stdio: ['ignore', log, log],
-      env: {
-        ...process.env,
-        HOME: dir('home'),
-        TMPDIR: dir('tmp'),
-        SGT_DAEMON_DIR: daemonDir,
-        [MARKER]: root,
-        // no marketplace: nothing to reach offline
-        EXTENSIONS_GALLERY: '{"serviceUrl":"http://127.0.0.1:9/none"}',
-      },
+      env,
     });
     fs.closeSync(log);
     const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}`;
@@ -311,6 +348,24 @@ export class Editor {
       if (fs.existsSync(from)) fs.copyFileSync(from, path.join(ARTIFACTS, to));
     }
   }
+}
+
+/**
+ * Installs the .vsix as a user would (`code-server --install-extension`, offline) into this
+ * editor's extensions dir, and checks it landed as a real folder holding the bundles.
+ */
+function installExtension(vsix: string, extensions: string, userData: string, env: NodeJS.ProcessEnv): void {
+  const r = spawnSync(process.execPath, [CODE_SERVER, '--extensions-dir', extensions, '--user-data-dir', userData, '--install-extension', vsix], {
+    env,
+    encoding: 'utf8',
+    timeout: 180_000,
+  });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  if (r.error || r.status !== 0) throw new Error(`code-server --install-extension ${vsix} failed (${r.error ? String(r.error) : `exit ${r.status}`}):\n${output}`);
+  const installed = fs.readdirSync(extensions).filter((d) => d.startsWith(`${EXTENSION_ID}-`));
+  if (installed.length !== 1) throw new Error(`expected one installed ${EXTENSION_ID} in ${extensions}, found ${JSON.stringify(fs.readdirSync(extensions))}:\n${output}`);
+  const folder = path.join(extensions, installed[0]);
+  if (fs.lstatSync(folder).isSymbolicLink() || !fs.existsSync(path.join(folder, 'dist/client.js'))) throw new Error(`${folder} is not an installed copy of the .vsix`);
 }
 
 function tryKill(pid: number, signal: NodeJS.Signals): void {
