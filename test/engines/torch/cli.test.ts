@@ -48,7 +48,7 @@ describe('sgt train with engine = torch', function () {
     assert.equal(train.status, 0, train.stderr);
     assert.match(train.stderr, /^tiny: training in the foreground with the torch engine \(train\.engine = torch\)$/m);
     assert.match(train.stderr, /^tiny: started on torch, backend cpu /m);
-    assert.match(train.stdout, /^tiny: finished in .* — val: accuracy /m);
+    assert.match(train.stdout, /^tiny: finished in .* — epoch \d+: val: accuracy /m);
 
     const runs = sgt(['runs', '--format', 'json'], tmp);
     assert.equal(runs.status, 0, runs.stderr);
