@@ -108,6 +108,27 @@ describe('torch engine guidance losses and attributions', function () {
     }
   });
 
+  it('takes the attribution gradients under autocast (SGT_TORCH_AMP=cpu: bfloat16 on the CPU)', () => {
+    ensureBuilt();
+    const dir = path.join(tmp, 'amp');
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'guided.sgt'), EXPERIMENTS);
+    const r = spawnSync(process.execPath, [path.join(root, 'server/bin/sgt.js'), 'train', 'guided.sgt', '-e', 'g_energy', '-e', 'g_rrr_star', '-e', 'g_rrr', '--foreground', '--python', python], {
+      cwd: dir,
+      env: { ...process.env, SGT_TORCH_AMP: 'cpu', SGT_MAX_TRAIN_IMAGES: '64', SGT_MAX_EVAL_IMAGES: '32', PYTHONDONTWRITEBYTECODE: '1' },
+      encoding: 'utf8',
+      timeout: 280_000,
+    });
+    if (r.error) throw r.error;
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((r.stderr.match(/mixed precision \(bfloat16 autocast\)\); 1 epoch/g) ?? []).length, 3, r.stderr);
+    const runsDir = path.join(dir, '.sgt', 'runs');
+    for (const d of fs.readdirSync(runsDir).filter((x) => !x.startsWith('.'))) {
+      const train = (JSON.parse(fs.readFileSync(path.join(runsDir, d, 'summary.json'), 'utf8')) as { history: { metrics: { train: Record<string, number> } }[] }).history[0].metrics.train;
+      assert.ok(Number.isFinite(train.loss) && train.guidance > 0, `${d}: ${JSON.stringify(train)}`);
+    }
+  });
+
   it('trains a second-order loss on two data-parallel ranks as on one (devices = 2)', () => {
     ensureBuilt();
     const dir = path.join(tmp, 'ddp');
