@@ -117,10 +117,7 @@ describe('e2e: the Decoy MNIST example in VS Code (trusted workspace)', function
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && editor) {
-      await editor.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => undefined);
-      editor.saveLogs();
-    }
+    await editor?.captureFailure(this.currentTest);
   });
 
   after(async () => {

@@ -339,6 +339,13 @@ export class Editor {
   }
 
   /** Copies code-server's and the daemon's logs next to the screenshots (for a failed test). */
+  /** After a failed test: a screenshot named after it and the editor's logs, as CI artefacts. */
+  async captureFailure(test: Mocha.Test | undefined): Promise<void> {
+    if (test?.state !== 'failed') return;
+    await this.screenshot(`failed-${test.title.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => undefined);
+    this.saveLogs();
+  }
+
   saveLogs(): void {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     for (const [from, to] of [

@@ -22,10 +22,7 @@ describe('e2e: an untrusted workspace', function () {
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && editor) {
-      await editor.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => undefined);
-      editor.saveLogs();
-    }
+    await editor?.captureFailure(this.currentTest);
   });
 
   after(async () => {
