@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import type { NormalizeChoice } from '../../data/normalize';
+import type { DataSpec } from '../../data/run-data';
 import type { CamClass } from './cam';
 import type { BackendChoice } from './backend';
 import { TFJS_ARCHS, type Arch } from './models';
@@ -15,17 +16,8 @@ export interface EngineConfig {
   name: string;
   seed: number;
   baseDir: string;
-  data: {
-    source: { type: 'builtin'; name: 'decoy-mnist' | 'mnist' } | { type: 'folder'; path: string };
-    imageSize: number;
-    annotated: number;
-    valSplit: number;
-    testSplit: number;
-    images?: string;
-    labels?: string;
-    saliency?: string;
-    normalize: NormalizeChoice;
-  };
+  /** The sample-deciding settings of data/run-data.ts, and the input normalisation. */
+  data: Pick<DataSpec, 'source' | 'imageSize' | 'annotated' | 'valSplit' | 'testSplit' | 'images' | 'labels' | 'saliency'> & { normalize: NormalizeChoice };
   model: { arch: Arch; width: number; hidden: number[] };
   guidance: { loss: 'none' | 'cyborg'; alpha: number; camClass: CamClass; missingSaliency: 'skip' | 'zeros' };
   train: {
