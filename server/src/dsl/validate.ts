@@ -40,9 +40,10 @@ export interface AnalyzeOptions {
   scanner?: DataScanner;
   /**
    * Whether the torch engine can run here (engines/torch/python.ts, a cached probe), asked
-   * only for experiments that train on it; absent: not checked. Injected to keep this module pure.
+   * only for experiments that train on it; absent, or undefined while a probe is still
+   * running: not checked. Injected to keep this module pure.
    */
-  torch?: () => { available: boolean; detail: string };
+  torch?: () => { available: boolean; detail: string } | undefined;
 }
 
 /** Where an effective setting comes from. */
@@ -541,7 +542,7 @@ class Validator {
     const autoNeedsTorch = engine === 'auto' && ((archInfo && !archInfo.engines.includes('tfjs')) || Number(get('train.devices')) > 1 || Number(get('train.nodes')) > 1 || torchOnly !== undefined);
     if ((engine === 'torch' || autoNeedsTorch) && this.options.torch) {
       const torch = this.options.torch();
-      if (!torch.available) this.rule(m, ['train.engine', 'model.arch', 'train.devices', 'train.nodes', 'guidance.loss', 'guidance.attribution'], 'warning', 'engine-unavailable', `This experiment trains on the torch engine, which cannot run here: ${torch.detail}`);
+      if (torch && !torch.available) this.rule(m, ['train.engine', 'model.arch', 'train.devices', 'train.nodes', 'guidance.loss', 'guidance.attribution'], 'warning', 'engine-unavailable', `This experiment trains on the torch engine, which cannot run here: ${torch.detail}`);
     }
     // annotation source
     const annotation = get('data.annotation');

@@ -12,7 +12,7 @@ import { URI } from 'vscode-uri';
 import { DataScanner, isInside } from '../dsl/files';
 import { LineIndex } from '../dsl/text';
 import { analyze, type Analysis } from '../dsl/validate';
-import { torchAvailability } from '../engines/torch/python';
+import { torchAvailabilityNow } from '../engines/torch/python';
 
 export interface AnalyzedDocument {
   uri: string;
@@ -27,6 +27,8 @@ export interface AnalyzedDocument {
 export class DocumentStore {
   private readonly cache = new Map<string, AnalyzedDocument>();
   private workspaceFolders: string[] = [];
+  /** Called when the PyTorch probe (run in the background) has an answer: analyses may change. */
+  onTorchProbed?: () => void;
 
   constructor(
     readonly documents: TextDocuments<TextDocument>,
@@ -51,10 +53,15 @@ export class DocumentStore {
     if (hit && hit.version === version && hit.analysis.text === text) return hit;
     const filePath = filePathOf(uri);
     const workspaceRoot = filePath ? this.workspaceRootOf(filePath) : undefined;
-    const analysis = analyze(text, { filePath, workspaceRoot, scanner: this.scanner, torch: () => torchAvailability() });
+    const analysis = analyze(text, { filePath, workspaceRoot, scanner: this.scanner, torch: () => torchAvailabilityNow(() => this.torchProbed()) });
     const result: AnalyzedDocument = { uri, version, analysis, lines: new LineIndex(text), filePath, workspaceRoot };
     this.cache.set(uri, result);
     return result;
+  }
+
+  private torchProbed(): void {
+    this.cache.clear();
+    this.onTorchProbed?.();
   }
 
   forget(uri: string): void {

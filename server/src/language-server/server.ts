@@ -89,6 +89,8 @@ export function startServer(connection: Connection): DocumentStore {
     if (doc) void connection.sendDiagnostics({ uri, version: doc.version, diagnostics: lspDiagnostics(doc) });
   });
   const validateAll = () => documents.all().forEach((d) => validate(d.uri));
+  // the PyTorch probe runs in the background (importing torch takes seconds): its answer can add or drop a warning
+  store.onTorchProbed = validateAll;
 
   documents.onDidChangeContent((e) => validate(e.document.uri));
   // render the data thumbnails of hovers soon after a file opens, so the first hover does not wait for them

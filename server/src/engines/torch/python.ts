@@ -10,7 +10,7 @@
  * `SGT_TORCH=off` makes PyTorch count as missing without probing: `engine = auto` stays on
  * tfjs at no cost, and tests get a machine-independent "no torch here".
  */
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -60,12 +60,7 @@ export function probePython(python: string, timeoutMs = 60_000): TorchFound | { 
     const lines = (r.stderr || '').trim().split('\n');
     return { ok: false, problem: lines[lines.length - 1] || `exit status ${r.status}` };
   }
-  try {
-    const info = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as { torch: string; cuda: boolean; gpus: number; torchvision: string | null };
-    return { ok: true, python, torch: info.torch, cuda: info.cuda, gpus: info.gpus, torchvision: info.torchvision };
-  } catch {
-    return { ok: false, problem: `unexpected probe output: ${r.stdout.slice(0, 200)}` };
-  }
+  return parseProbe(python, r.stdout);
 }
 
 const cache = new Map<string, TorchProbe>();
@@ -96,6 +91,53 @@ export function findTorch(env: NodeJS.ProcessEnv = process.env, probe = probePyt
   return result;
 }
 
+const pending = new Map<string, Promise<TorchProbe>>();
+
+/**
+ * The probe without blocking: the cached result when there is one, else undefined while the
+ * probe runs in worker processes, and `onDone` once it has an answer (the language server
+ * re-validates then, instead of freezing for the seconds Python takes to import torch).
+ */
+export function torchAvailabilityNow(onDone: () => void, env: NodeJS.ProcessEnv = process.env): { available: boolean; detail: string } | undefined {
+  if (env.SGT_TORCH === 'off') return availability(findTorch(env));
+  const key = pythonCandidates(env).join('\0');
+  const hit = cache.get(key);
+  if (hit) return availability(hit);
+  if (!pending.has(key)) {
+    const run = (async () => {
+      const results = await Promise.all(pythonCandidates(env).map((python) => probePythonAsync(python)));
+      // the same answer findTorch gives: the first candidate that imports torch
+      return findTorch(env, (python) => results[pythonCandidates(env).indexOf(python)]);
+    })();
+    pending.set(key, run);
+    void run.finally(() => pending.delete(key)).then(onDone, onDone);
+  }
+  return undefined;
+}
+
+/** probePython in a child process that does not block the event loop. */
+export function probePythonAsync(python: string, timeoutMs = 60_000): Promise<TorchFound | { ok: false; problem: string }> {
+  return new Promise((resolve) => {
+    execFile(python, ['-c', PROBE], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, PYTHONWARNINGS: 'ignore' } }, (error, stdout, stderr) => {
+      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') return resolve({ ok: false, problem: 'not found' });
+      if (error) {
+        const lines = (stderr || error.message).trim().split('\n');
+        return resolve({ ok: false, problem: lines[lines.length - 1] || error.message });
+      }
+      resolve(parseProbe(python, stdout));
+    });
+  });
+}
+
+function parseProbe(python: string, stdout: string): TorchFound | { ok: false; problem: string } {
+  try {
+    const info = JSON.parse(stdout.trim().split('\n').pop() ?? '') as { torch: string; cuda: boolean; gpus: number; torchvision: string | null };
+    return { ok: true, python, torch: info.torch, cuda: info.cuda, gpus: info.gpus, torchvision: info.torchvision };
+  } catch {
+    return { ok: false, problem: `unexpected probe output: ${stdout.slice(0, 200)}` };
+  }
+}
+
 /** Forgets cached probes (tests; after the user installed PyTorch). */
 export function clearTorchProbeCache(): void {
   cache.clear();
@@ -111,6 +153,9 @@ export function torchPackageRoot(): string {
 
 /** The probe as the validator takes it (dsl/validate.ts AnalyzeOptions.torch). */
 export function torchAvailability(env: NodeJS.ProcessEnv = process.env): { available: boolean; detail: string } {
-  const found = findTorch(env);
+  return availability(findTorch(env));
+}
+
+function availability(found: TorchProbe): { available: boolean; detail: string } {
   return found.ok ? { available: true, detail: `PyTorch ${found.torch} (${found.python})${found.cuda ? `, ${found.gpus} CUDA GPU(s)` : ', no CUDA GPU'}` } : { available: false, detail: found.message };
 }
