@@ -16,7 +16,7 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { DataError } from '../../data/folder';
 import type { RunEvent } from '../../protocol';
 import { RUN_FILES, RunWriter } from '../../runs/run-dir';
-import { ENGINE_EXIT } from '../contract';
+import { ENGINE_EXIT, engineArgs } from '../contract';
 import { BackendError, selectBackend } from './backend';
 import { CheckpointError } from './checkpoint';
 import { ConfigError, parseConfig } from './config';
@@ -24,30 +24,6 @@ import { ModelError } from './models';
 import { runGradientWorker, WORKER_ROLE, type WorkerInit } from './parallel';
 import { tf } from './tf';
 import { CancelledError, DivergedError, runTraining, summaryLine, type RunContext, type RunEventBody } from './train';
-
-const USAGE = 'usage: engine-tfjs --run-dir DIR [--resume]';
-
-interface Args {
-  runDir: string;
-  resume: boolean;
-}
-
-function parseArgs(argv: string[]): Args | string {
-  let runDir: string | undefined;
-  let resume = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--run-dir') {
-      runDir = argv[++i];
-      if (!runDir) return `--run-dir needs a directory\n${USAGE}`;
-    } else if (a.startsWith('--run-dir=')) runDir = a.slice('--run-dir='.length);
-    else if (a === '--resume') resume = true;
-    else if (a === '--help' || a === '-h') return USAGE;
-    else return `unknown argument ${a}\n${USAGE}`;
-  }
-  if (!runDir) return `--run-dir is required\n${USAGE}`;
-  return { runDir: path.resolve(runDir), resume };
-}
 
 /** Errors that are the user's to fix: a message, no stack. */
 function isExpected(e: unknown): e is Error {
@@ -61,16 +37,9 @@ function isDiskFull(e: unknown): boolean {
 }
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
-  if (typeof args === 'string') {
-    process.stderr.write(args + '\n');
-    return args === USAGE ? ENGINE_EXIT.finished : ENGINE_EXIT.usage;
-  }
+  const args = engineArgs(process.argv.slice(2), 'engine-tfjs');
+  if (typeof args === 'number') return args;
   const { runDir, resume } = args;
-  if (!fs.existsSync(path.join(runDir, RUN_FILES.resolved))) {
-    process.stderr.write(`engine-tfjs: ${path.join(runDir, RUN_FILES.resolved)} does not exist (not a run directory)\n`);
-    return ENGINE_EXIT.usage;
-  }
   // a parent that went away must not kill us with EPIPE before we write `cancelled` / `failed`
   process.stdout.on('error', () => undefined);
 

@@ -18,35 +18,8 @@ import * as path from 'node:path';
 import { exportRunData } from '../../data/export';
 import type { RunEvent } from '../../protocol';
 import { RUN_FILES, RunWriter } from '../../runs/run-dir';
-import { ENGINE_EXIT } from '../contract';
+import { ENGINE_EXIT, engineArgs } from '../contract';
 import { findTorch, torchPackageRoot } from './python';
-
-const USAGE = 'usage: engine-torch [--python PY] --run-dir DIR [--resume]';
-
-interface Args {
-  runDir: string;
-  resume: boolean;
-  python?: string;
-}
-
-function parseArgs(argv: string[]): Args | string {
-  let runDir: string | undefined;
-  let python: string | undefined;
-  let resume = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--run-dir' || a === '--python') {
-      const v = argv[++i];
-      if (!v) return `${a} needs a value\n${USAGE}`;
-      if (a === '--run-dir') runDir = v;
-      else python = v;
-    } else if (a === '--resume') resume = true;
-    else if (a === '--help' || a === '-h') return USAGE;
-    else return `unknown argument ${a}\n${USAGE}`;
-  }
-  if (!runDir) return `--run-dir is required\n${USAGE}`;
-  return { runDir: path.resolve(runDir), resume, python };
-}
 
 /** Writes a `failed` event for a problem found before Python started (node 0 only: with `train.nodes > 1` the other nodes' engines never write the run directory). */
 function fail(runDir: string, error: string): number {
@@ -65,17 +38,9 @@ function fail(runDir: string, error: string): number {
 }
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
-  if (typeof args === 'string') {
-    process.stderr.write(args + '\n');
-    return args === USAGE ? ENGINE_EXIT.finished : ENGINE_EXIT.usage;
-  }
+  const args = engineArgs(process.argv.slice(2), 'engine-torch', { python: true });
+  if (typeof args === 'number') return args;
   const { runDir, resume } = args;
-  const resolvedFile = path.join(runDir, RUN_FILES.resolved);
-  if (!fs.existsSync(resolvedFile)) {
-    process.stderr.write(`engine-torch: ${resolvedFile} does not exist (not a run directory)\n`);
-    return ENGINE_EXIT.usage;
-  }
   process.stdout.on('error', () => undefined);
 
   let cancelled = false;
@@ -97,7 +62,7 @@ async function main(): Promise<number> {
 
   let data;
   try {
-    const resolved: unknown = JSON.parse(fs.readFileSync(resolvedFile, 'utf8'));
+    const resolved: unknown = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.resolved), 'utf8'));
     data = exportRunData(runDir, resolved, process.env);
   } catch (e) {
     return fail(runDir, `cannot prepare the data set: ${(e as Error).message}`);
