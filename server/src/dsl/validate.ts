@@ -553,18 +553,17 @@ class Validator {
         this.rule(m, ['data.annotation'], 'error', 'missing-key', "`annotation = boxes` needs `boxes = \"boxes.json\"` in the data block.");
       }
     }
+    // what the schema knows of a built-in data set (classes, channels)
+    const builtinName = sourceKind === 'builtin' && source?.kind === 'call' && source.args?.[0]?.kind === 'string' ? source.args[0].value : undefined;
+    const builtin = builtinName ? lookupOwn(BUILTIN_DATASETS, builtinName) : undefined;
     // ROC AUC on a multi-class built-in set
     const metrics = parseList(get('evaluate.metrics'));
-    if (metrics.includes('auc') && sourceKind === 'builtin') {
-      const name = source?.kind === 'call' && source.args?.[0]?.kind === 'string' ? source.args[0].value : undefined;
-      const classes = name ? lookupOwn(BUILTIN_DATASETS, name)?.classes : undefined;
-      if (classes && classes > 2) this.rule(m, ['evaluate.metrics'], 'warning', 'incompatible', `ROC AUC is defined for binary tasks; '${name}' has ${classes} classes.`);
+    if (metrics.includes('auc') && builtin && builtin.classes > 2) {
+      this.rule(m, ['evaluate.metrics'], 'warning', 'incompatible', `ROC AUC is defined for binary tasks; '${builtinName}' has ${builtin.classes} classes.`);
     }
     // ImageNet statistics on grayscale data (folders are checked by the engine once decoded)
-    if (get('data.normalize') === 'imagenet' && sourceKind === 'builtin') {
-      const name = source?.kind === 'call' && source.args?.[0]?.kind === 'string' ? source.args[0].value : undefined;
-      const channels = name ? lookupOwn(BUILTIN_DATASETS, name)?.channels : undefined;
-      if (channels === 1) this.rule(m, ['data.normalize', 'data.source'], 'error', 'incompatible', `\`normalize = imagenet\` uses RGB statistics, but '${name}' is grayscale: use \`normalize = dataset\`.`);
+    if (get('data.normalize') === 'imagenet' && builtin?.channels === 1) {
+      this.rule(m, ['data.normalize', 'data.source'], 'error', 'incompatible', `\`normalize = imagenet\` uses RGB statistics, but '${builtinName}' is grayscale: use \`normalize = dataset\`.`);
     }
     // a step schedule that never steps
     const schedule = m.settings.get('train.schedule')?.entry.value;
