@@ -95,7 +95,7 @@ const pending = new Map<string, Promise<TorchProbe>>();
 
 /**
  * The probe without blocking: the cached result when there is one, else undefined while the
- * probe runs in worker processes, and `onDone` once it has an answer (the language server
+ * probe runs in a child process, and `onDone` once it has an answer (the language server
  * re-validates then, instead of freezing for the seconds Python takes to import torch).
  */
 export function torchAvailabilityNow(onDone: () => void, env: NodeJS.ProcessEnv = process.env): { available: boolean; detail: string } | undefined {
@@ -105,9 +105,15 @@ export function torchAvailabilityNow(onDone: () => void, env: NodeJS.ProcessEnv 
   if (hit) return availability(hit);
   if (!pending.has(key)) {
     const run = (async () => {
-      const results = await Promise.all(pythonCandidates(env).map((python) => probePythonAsync(python)));
-      // the same answer findTorch gives: the first candidate that imports torch
-      return findTorch(env, (python) => results[pythonCandidates(env).indexOf(python)]);
+      // candidates in order until one imports torch, as findTorch probes them (importing torch costs seconds of CPU each)
+      const results = new Map<string, TorchFound | { ok: false; problem: string }>();
+      for (const python of pythonCandidates(env)) {
+        const r = await probePythonAsync(python);
+        results.set(python, r);
+        if (r.ok) break;
+      }
+      // findTorch turns them into the same answer and cache entry; it stops at the first success, so it never asks for an unprobed one
+      return findTorch(env, (python) => results.get(python) ?? { ok: false, problem: 'not probed' });
     })();
     pending.set(key, run);
     void run.finally(() => pending.delete(key)).then(onDone, onDone);
