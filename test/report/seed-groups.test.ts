@@ -73,4 +73,16 @@ describe('results across seeds', () => {
     const dirs = [finishedRun(runsDir, 'a', { seed: 1, guidance: { loss: 'none' } }, 0.8, 0.8), finishedRun(runsDir, 'b', { seed: 1, guidance: { loss: 'cyborg' } }, 0.9, 0.9)];
     assert.ok(!buildReport(dirs).includes('Across seeds'));
   });
+
+  it('the results table bolds the lower classification and guidance parts of the training loss', () => {
+    const runsDir = path.join(tmp, 'parts');
+    const dirs = ['a', 'b'].map((name, i) => {
+      const dir = finishedRun(runsDir, name, { seed: 1, guidance: { loss: i ? 'cyborg' : 'none' } }, 0.9, 0.9);
+      fs.writeFileSync(path.join(dir, RUN_FILES.summary), JSON.stringify({ metrics: { train: { ce: i ? 0.092 : 0.081, guidance: i ? 0.046 : 0.05 } } }));
+      return dir;
+    });
+    const html = buildReport(dirs);
+    assert.match(html, /<th scope="row">train ce<\/th><td class="num"><span class="best">0\.081<\/span><\/td><td class="num"><span class="">0\.092<\/span><\/td>/);
+    assert.match(html, /<th scope="row">train guidance<\/th><td class="num"><span class="">0\.050<\/span><\/td><td class="num"><span class="best">0\.046<\/span><\/td>/);
+  });
 });

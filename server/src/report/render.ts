@@ -163,8 +163,9 @@ function metricOrder(a: string, b: string): number {
   return (ia === -1 ? 99 : ia) - (ib === -1 ? 99 : ib) || a.localeCompare(b);
 }
 
+/** Losses (incl. the training loss's classification `ce` and `guidance` parts) and errors: lower is better. */
 function lowerIsBetter(metric: string): boolean {
-  return /mse|loss|error/.test(metric);
+  return /mse|loss|error/.test(metric) || metric === 'ce' || metric === 'guidance';
 }
 
 function resultsTable(runs: Run[]): string {
