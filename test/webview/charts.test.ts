@@ -1,7 +1,7 @@
 /** What the dashboard's charts plot (webview/src/charts.ts chartSpecs), from the reduced state. */
 import * as assert from 'node:assert/strict';
 import type { RunEvent, ToWebview } from '../../server/src/protocol';
-import { chartSpecs } from '../../webview/src/charts';
+import { chartSpecs, xRange } from '../../webview/src/charts';
 import { initialState, reduce } from '../../webview/src/state';
 
 const time = '2026-01-01T00:00:00.000Z';
@@ -23,5 +23,13 @@ describe('dashboard charts', () => {
       ['val (epoch)', true, [2], [0.7]],
     ]);
     assert.deepEqual(sal.series.map((x) => [x.label, x.points, x.x, x.y]), [['saliency_corr (val)', true, [2], [0.3]]]);
+  });
+
+  it('the x axis runs from step 0 to the last step, also for a lone value (uPlot pads it to twice its size)', () => {
+    // uPlot hands the range function its padded [0, 230] for a lone x = 113: the data decides
+    assert.deepEqual(xRange([113], 230), [0, 113]);
+    assert.deepEqual(xRange([1, 50, 113], 113), [0, 113]);
+    assert.deepEqual(xRange([], 0), [0, 1]);
+    assert.deepEqual(xRange(undefined, 40), [0, 40]);
   });
 });

@@ -43,6 +43,12 @@ export function chartSpecs(state: DashboardState): ChartSpec[] {
   return [loss, acc, sal];
 }
 
+/** The x range of a chart: from step 0 to its last step (`fallback` when it has none yet). */
+export function xRange(xs: ArrayLike<number> | undefined, fallback: number): [number, number] {
+  const last = xs && xs.length ? xs[xs.length - 1] : fallback;
+  return [0, last > 0 ? last : 1];
+}
+
 function cssVar(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 }
@@ -73,8 +79,9 @@ export class Charts {
         {
           width: this.width(),
           height: 220,
-          // every chart starts at step 0 and ends at the last step it has (uPlot pads a lone value to twice its size)
-          scales: { x: { time: false, range: (_u, _min, max) => [0, max > 0 ? max : 1] } },
+          // every chart starts at step 0 and ends at the last step it has: read the data, not `max`,
+          // because uPlot pads a lone x value (a one-epoch run's validation point) before calling this
+          scales: { x: { time: false, range: (u, _min, max) => xRange(u.data[0] as ArrayLike<number> | undefined, max) } },
           axes: [{ ...axis, label: 'step' }, { ...axis }],
           legend: { live: false },
           series: [{ label: 'step' }, ...spec.series.map((s) => ({ label: s.label, stroke: s.color, dash: s.dash, width: 1.5, spanGaps: true, points: { show: s.points === true, size: 5 } }))],
