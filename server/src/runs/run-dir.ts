@@ -8,6 +8,7 @@
  *     overlays/          <step>/<sample>.png CAM overlays + index.json
  *     checkpoints/       engine-specific weights, written atomically; last.json / best.json point at them
  *     summary.json       final metrics (rewritten atomically)
+ *     cams/probe.json    with `consistency` in evaluate.metrics: the kept checkpoint's CAMs on fixed images (cam-file.ts)
  *
  * The writer is used by engines; the reader by the CLI, the daemon, reports and
  * resume. Readers tolerate a truncated last line in events.jsonl (a process
@@ -16,7 +17,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunEvent, RunEventType } from '../protocol';
+import type { Metrics, RunEvent, RunEventType } from '../protocol';
 import { writeFileAtomic, writeJsonAtomic } from './atomic';
 
 export const RUN_FILES = {
@@ -27,6 +28,8 @@ export const RUN_FILES = {
   overlays: 'overlays',
   overlayIndex: 'overlays/index.json',
   checkpoints: 'checkpoints',
+  /** CAMs of the kept checkpoint on the CAM probe, for `consistency` (runs/cam-file.ts). */
+  cams: 'cams/probe.json',
 } as const;
 
 /** A run id: `<experiment>-<yyyymmdd-hhmmss>-<4 hex>`, sortable by time, unique without coordination. */
@@ -193,6 +196,41 @@ export function readJsonFile<T>(file: string): T | undefined {
 
 export type RunStatus = 'running' | 'finished' | 'failed' | 'cancelled' | 'interrupted';
 
+export function readSummary(dir: string): unknown {
+  return readJsonFile<unknown>(path.join(dir, RUN_FILES.summary));
+}
+
+/** The metrics a run stands for, and where they come from. */
+export interface KeptMetrics {
+  /** Per split. */
+  metrics: Record<string, Metrics>;
+  /** The epoch they belong to (undefined before the first epoch). */
+  epoch?: number;
+  /** `summary`: the checkpoint the run keeps; `last-epoch`: no summary (yet), the last recorded epoch. */
+  source: 'summary' | 'last-epoch';
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * THE metrics of a run, for every place that shows one result per run (reports, `sgt runs`,
+ * `sgt train`'s result line, the CodeLens, the Runs view): those of the checkpoint it keeps
+ * (summary.json `metrics` and `selectedEpoch`: the best validation epoch with `checkpoint =
+ * best`, chosen without looking at the test split), else — a run without a summary, still
+ * running or killed — its last recorded epoch's.
+ */
+export function keptMetrics(summary: unknown, lastEpoch: Record<string, Metrics>, lastEpochNumber?: number): KeptMetrics {
+  if (isRecord(summary) && isRecord(summary.metrics)) {
+    const metrics: Record<string, Metrics> = {};
+    for (const [split, m] of Object.entries(summary.metrics)) if (isRecord(m)) metrics[split] = m as Metrics;
+    if (Object.keys(metrics).length > 0) {
+      const epoch = typeof summary.selectedEpoch === 'number' && Number.isFinite(summary.selectedEpoch) ? summary.selectedEpoch : undefined;
+      return { metrics, epoch, source: 'summary' };
+    }
+  }
+  return { metrics: lastEpoch, epoch: lastEpochNumber, source: 'last-epoch' };
+}
+
 export interface RunInfo {
   id: string;
   dir: string;
@@ -201,13 +239,15 @@ export interface RunInfo {
   startedAt?: string;
   lastEpoch?: number;
   lastStep?: number;
-  /** Metrics of the last `epoch` event per split. */
+  /** The run's result per split: keptMetrics() (the kept checkpoint's, else the last epoch's). */
   metrics: Record<string, Record<string, number>>;
+  /** The epoch `metrics` belong to. */
+  metricsEpoch?: number;
 }
 
 /**
- * Summarises a run from its events. A run whose last event is not an ending is
- * `running` while `isAlive` says its writer lives, else `interrupted` (resumable).
+ * Summarises a run from its events and summary.json. A run whose last event is not an
+ * ending is `running` while `isAlive` says its writer lives, else `interrupted` (resumable).
  */
 export function runInfo(dir: string, isAlive: (dir: string) => boolean = () => false): RunInfo {
   const events = timeline(readEvents(dir));
@@ -220,9 +260,10 @@ export function runInfo(dir: string, isAlive: (dir: string) => boolean = () => f
     startedAt: started?.time,
     metrics: {},
   };
+  const last: Record<string, Metrics> = {};
   for (const e of events) {
     if (e.type === 'epoch') {
-      info.metrics[e.split] = e.metrics;
+      last[e.split] = e.metrics;
       info.lastEpoch = e.epoch;
       info.lastStep = e.step;
     } else if (e.type === 'step') {
@@ -231,6 +272,9 @@ export function runInfo(dir: string, isAlive: (dir: string) => boolean = () => f
       info.status = e.type;
     }
   }
+  const kept = keptMetrics(readSummary(dir), last, info.lastEpoch);
+  info.metrics = kept.metrics;
+  info.metricsEpoch = kept.epoch;
   if (info.status === 'interrupted' && isAlive(dir)) info.status = 'running';
   return info;
 }

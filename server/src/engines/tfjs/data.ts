@@ -2,15 +2,20 @@
  * Training data for a tfjs run: the engine's configuration mapped onto the shared loader
  * (data/run-data.ts, which the torch engine's export uses too).
  */
-import { envCap, loadRunSamples, type RunData } from '../../data/run-data';
+import { envCap, loadRunSamples, type DataSpec, type RunData } from '../../data/run-data';
 import type { EngineConfig } from './config';
 
 export { ANNOTATED_STREAM, guidedImages, headOf, type RunData } from '../../data/run-data';
 
 /** Loads the data set of a run. Throws DataError (data/folder.ts) for unusable data. */
 export function loadRunData(config: EngineConfig, env: NodeJS.ProcessEnv = process.env): RunData {
+  return loadRunSamples(runDataSpec(config, env));
+}
+
+/** The data settings of a run (the CAM probe derives its own from them: data/cam-probe.ts). */
+export function runDataSpec(config: EngineConfig, env: NodeJS.ProcessEnv = process.env): DataSpec {
   const { data } = config;
-  return loadRunSamples({
+  return {
     seed: config.seed,
     baseDir: config.baseDir,
     source: data.source,
@@ -24,5 +29,5 @@ export function loadRunData(config: EngineConfig, env: NodeJS.ProcessEnv = proce
     missingSaliency: config.guidance.missingSaliency,
     maxTrain: envCap(env, 'SGT_MAX_TRAIN_IMAGES'),
     maxEval: envCap(env, 'SGT_MAX_EVAL_IMAGES'),
-  });
+  };
 }

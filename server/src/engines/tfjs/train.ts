@@ -20,10 +20,12 @@ import { createRng } from '../../data/rng';
 import type { Metrics, RunEvent } from '../../protocol';
 import type { RunWriter } from '../../runs/run-dir';
 import type { BackendSelection } from './backend';
+import { loadCamProbe } from '../../data/cam-probe';
 import { camTargets, normalizedCam, saliencyAtCamSize } from './cam';
+import { CamProbeRecorder } from './cam-file';
 import { readLastPointer, restoreCheckpoint, saveCheckpoint, type BestInfo, type EpochRecord, type LastPointer } from './checkpoint';
 import { ConfigError, type EngineConfig, type Split } from './config';
-import { loadRunData, type RunData } from './data';
+import { loadRunData, runDataSpec, type RunData } from './data';
 import { argmaxRows, rocAuc, SaliencyAgreementAccumulator } from './metrics';
 import { createModel, parameterCount, type Model } from './models';
 import { createOptimizer, learningRate, type Optimizer } from './optimizer';
@@ -46,7 +48,7 @@ function runNormalization(config: EngineConfig, train: ImageSet): Normalization 
 export const STEP_EVENT_EVERY = 10;
 export const SHUFFLE_STREAM_BASE = 2000;
 /** Metrics the engine computes; others are reported once as not available. */
-export const SUPPORTED_METRICS = ['accuracy', 'auc', 'saliency_mse', 'saliency_corr'] as const;
+export const SUPPORTED_METRICS = ['accuracy', 'auc', 'saliency_mse', 'saliency_corr', 'consistency'] as const;
 
 type Body<E> = E extends unknown ? Omit<E, 'time'> : never;
 export type RunEventBody = Body<RunEvent>;
@@ -145,6 +147,8 @@ class Trainer {
   readonly stepsPerEpoch: number;
   private readonly metricsWanted: Set<string>;
   private readonly lossConfig: LossConfig;
+  /** `consistency` wanted: records the kept checkpoint's CAMs on the CAM probe (cam-file.ts). */
+  private readonly camProbe?: CamProbeRecorder;
   private workers: GradientWorker[] = [];
   private weightsDirty = true;
 
@@ -175,6 +179,9 @@ class Trainer {
       this.previewSet = { set: previewFrom, idx: range(0, Math.min(config.preview.samples, previewFrom.count)) };
     }
     this.metricsWanted = new Set(config.evaluate.metrics);
+    if (this.metricsWanted.has('consistency') && this.model.headWeight && this.camSize) {
+      this.camProbe = new CamProbeRecorder(loadCamProbe(runDataSpec(config, ctx.env), data), this.model, config.train.batch);
+    }
   }
 
   /** Starts the data-parallel gradient workers (parallel.ts); returns the thread count. */
@@ -203,6 +210,7 @@ class Trainer {
     if (this.metricsWanted.has('auc') && this.data.classes !== 2) notes.push(`auc needs a binary task (this one has ${this.data.classes} classes); skipped`);
     if (!this.model.headWeight) {
       if (this.metricsWanted.has('saliency_mse') || this.metricsWanted.has('saliency_corr')) notes.push(`${this.config.model.arch} has no CAM: saliency metrics skipped`);
+      if (this.metricsWanted.has('consistency')) notes.push(`${this.config.model.arch} has no CAM: no CAM file, so no consistency`);
       if (this.config.preview.samples > 0) notes.push(`${this.config.model.arch} has no CAM: no preview overlays`);
     }
     return notes;
@@ -367,6 +375,11 @@ class Trainer {
     this.ctx.emit({ type: 'overlay', epoch, step, files });
   }
 
+  /** Writes the CAM file (cams/probe.json) for the current weights, when `consistency` is wanted. */
+  recordCams(epoch: number, step: number): void {
+    this.camProbe?.write(this.ctx.runDir, epoch, step);
+  }
+
   checkpoint(last: Omit<LastPointer, 'manifest' | 'format'>, isBest: boolean): string {
     return saveCheckpoint(this.ctx.writer, this.model, this.optimizer, last, isBest);
   }
@@ -516,6 +529,9 @@ async function trainLoop(
     const isBest = best === null || score > best.score;
     if (isBest) best = { epoch, step, score, manifest: '' };
     history.push({ epoch, step, metrics });
+    // the CAM file follows the weights the run keeps; written before the checkpoint, so a
+    // run killed in between recomputes it on resume
+    if (config.train.checkpoint === 'best' ? isBest : epoch === epochs) trainer.recordCams(epoch, step);
     const rel = trainer.checkpoint(
       {
         epoch,
