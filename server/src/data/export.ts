@@ -4,11 +4,13 @@
  * caps and annotated subset) as the tfjs engine; Python only memory-maps them
  * (engines/torch/sgt_torch/data.py).
  *
- * Format `sgt-data/1`, one folder:
- *   meta.json                 { format, key, classes, classNames?, size, channels, counts, annotatedCount, warnings }
- *   <split>-images.npy        float32 [N, S, S, C] in [0, 1], channels last
+ * Format `sgt-data/3`, one folder:
+ *   meta.json                 { format, key, classes, classNames?, size, channels, counts, annotatedCount, warnings,
+ *                               encodings: { "<split>-images": "unit8" | "float32", "<split>-saliency": … } }
+ *   <split>-images.npy        [N, S, S, C] in [0, 1], channels last: uint8 codes b = 255·v when every
+ *                             value is exactly float32(b/255) (8-bit sources: lossless), else float32
  *   <split>-labels.npy        int32 [N]
- *   <split>-saliency.npy      float32 [N, S, S] human maps
+ *   <split>-saliency.npy      [N, S, S] human maps, uint8 codes or float32 as the images
  *   <split>-has-saliency.npy  uint8 [N]
  *   train-guided.npy          uint8 [N] (1: the map guides training)
  *
@@ -22,10 +24,12 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeNpy } from './npy';
+import { writeNpy, writeUnitNpy, type UnitEncoding } from './npy';
 import { envCap, loadRunSamples, type DataSpec, type RunData } from './run-data';
 
-export const DATA_EXPORT_FORMAT = 'sgt-data/1';
+// 3: images and human maps as uint8 when lossless (`encodings` in meta.json); an older
+// cache has another key and format, so it is rebuilt, never misread
+export const DATA_EXPORT_FORMAT = 'sgt-data/3';
 
 export class DataSpecError extends Error {}
 
@@ -72,11 +76,13 @@ export function dataKey(spec: DataSpec): string {
 /** Writes the export into `dir` (created; must not exist). */
 export function writeExport(dir: string, data: RunData, key: string): void {
   fs.mkdirSync(dir, { recursive: true });
+  // how each [0, 1]-valued array was stored (data/npy.ts writeUnitNpy); the reader checks the dtype against it
+  const encodings: Record<string, UnitEncoding> = {};
   for (const split of ['train', 'val', 'test'] as const) {
     const s = data[split];
-    writeNpy(path.join(dir, `${split}-images.npy`), s.images, [s.count, s.size, s.size, s.channels]);
+    encodings[`${split}-images`] = writeUnitNpy(path.join(dir, `${split}-images.npy`), s.images, [s.count, s.size, s.size, s.channels]);
     writeNpy(path.join(dir, `${split}-labels.npy`), s.labels, [s.count]);
-    writeNpy(path.join(dir, `${split}-saliency.npy`), s.saliency, [s.count, s.size, s.size]);
+    encodings[`${split}-saliency`] = writeUnitNpy(path.join(dir, `${split}-saliency.npy`), s.saliency, [s.count, s.size, s.size]);
     writeNpy(path.join(dir, `${split}-has-saliency.npy`), s.hasSaliency ?? new Uint8Array(s.count).fill(1), [s.count]);
   }
   writeNpy(path.join(dir, 'train-guided.npy'), data.guided, [data.train.count]);
@@ -90,6 +96,7 @@ export function writeExport(dir: string, data: RunData, key: string): void {
     counts: { train: data.train.count, val: data.val.count, test: data.test.count },
     annotatedCount: data.annotatedCount,
     warnings: data.warnings,
+    encodings,
   };
   // meta.json last: its presence means the folder is complete
   fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');

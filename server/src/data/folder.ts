@@ -58,7 +58,7 @@ export function decodeImage(file: string): Decoded {
   return { width: img.width, height: img.height, rgba: img.data };
 }
 
-/** Channel planes of an image resized to size×size, as interleaved channels-last floats in [0, 1]. */
+/** Channel planes of an image resized to size×size, as interleaved channels-last floats k/255 in [0, 1]. */
 export function toPixels(d: Decoded, channels: 1 | 3, size: number, out: Float32Array, offset: number): void {
   // center-crop to a square first so resizing never distorts the aspect ratio
   const side = Math.min(d.width, d.height);
@@ -75,7 +75,10 @@ export function toPixels(d: Decoded, channels: 1 | 3, size: number, out: Float32
       }
     }
     resizeBilinear(plane, side, size, resized);
-    for (let p = 0; p < size * size; p++) out[offset + p * channels + c] = resized[p];
+    // back to 8 bits after resizing, as PIL / torchvision pipelines resize uint8 images: every
+    // sample is then k/255 (≤ half a grey level from the interpolated value), which the torch
+    // export stores as uint8 (data/npy.ts writeUnitNpy), 4× smaller than float32
+    for (let p = 0; p < size * size; p++) out[offset + p * channels + c] = Math.round(resized[p] * 255) / 255;
   }
 }
 

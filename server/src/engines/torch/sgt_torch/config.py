@@ -92,6 +92,9 @@ def parse_config(raw, run_dir):
     nodes = int(_num(train, "nodes", "train", 1))
     if devices < 1 or nodes < 1:
         raise ConfigError("train.devices and train.nodes must be at least 1")
+    workers = _num(train, "workers", "train", 2)
+    if not float(workers).is_integer() or workers < 0:
+        raise ConfigError("train.workers must be a whole number ≥ 0")
 
     every = _obj(preview.get("every", {"value": 50, "unit": "steps"}), "preview.every")
     sets = [str(s) for s in evaluate.get("sets", ["val", "test"])]
@@ -108,6 +111,7 @@ def parse_config(raw, run_dir):
                      "cam_class": _one_of(_str(guidance, "cam_class", "guidance", "label"), ("label", "predicted"), "guidance.cam_class")},
         "train": {"epochs": _num(train, "epochs", "train", 5), "batch": _num(train, "batch", "train", 64), "optimizer": optimizer, "schedule": schedule,
                   "device": _one_of(_str(train, "device", "train", "auto"), ("auto", "cpu", "cuda"), "train.device"), "devices": devices, "nodes": nodes,
+                  "workers": int(workers),
                   "checkpoint": _one_of(_str(train, "checkpoint", "train", "best"), ("best", "last"), "train.checkpoint")},
         "preview": {"every": _num(every, "value", "preview.every"), "unit": _one_of(_str(every, "unit", "preview.every", "steps"), ("steps", "epochs"), "preview.every unit"),
                     "samples": int(_num(preview, "samples", "preview", 8))},

@@ -1,7 +1,8 @@
 """Preview overlays, pixel for pixel as engines/tfjs/overlay.ts: one PNG per sample with
 three panels, image | human map (grayscale) | CAM (jet, runs/colormap.ts) blended 50 % over the grayscale
 image; panels upscaled (nearest) to at least 112 px, 2 px dark gaps; a flat dark middle
-panel for an image without a human map. PNG encoded here (zlib), no imaging library.
+panel for an image without a human map. PNG encoded here (zlib), no imaging library, on a
+background thread (OverlayRenderer) so previews cost the training loop little.
 """
 import math
 import struct
@@ -86,3 +87,57 @@ def render_overlay_rgb(image, human, cam_up):
 
 def render_overlay(image, human, cam_up):
     return encode_png(render_overlay_rgb(image, human, cam_up))
+
+
+class OverlayRenderer:
+    """Renders and writes preview overlays on a background thread, so the training loop only
+    copies the samples' arrays and goes on (PNG encoding, zlib and the fsyncs of the files take
+    tens of milliseconds per preview). One preview in flight at a time: a new one waits for the
+    last, so they are written in order. The `overlay` event is emitted by the training thread
+    (`poll` after each step, `drain` before an epoch's evaluation and at the end), so every event
+    still comes from one thread; its content is what the inline path emits.
+
+    inline=True (SGT_TORCH_PREVIEWS=inline, a test hook) renders on the calling thread, as before."""
+
+    def __init__(self, ctx, inline=False):
+        import concurrent.futures
+
+        self.ctx = ctx
+        self.inline = inline
+        self.pool = None if inline else concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="sgt-overlay")
+        self.pending = None  # (epoch, step, future)
+
+    def _render(self, epoch, step, samples):
+        pngs = [render_overlay(image, human, cam) for image, human, cam in samples]
+        return self.ctx.writer.overlay(epoch, step, pngs)
+
+    def submit(self, epoch, step, samples):
+        """samples: [(image [S, S, C] float32, human [S, S] or None, CAM at image size)] as numpy arrays the caller no longer changes."""
+        if self.inline:
+            files = self._render(epoch, step, samples)
+            self.ctx.emit({"type": "overlay", "epoch": epoch, "step": step, "files": files})
+            return
+        self.drain()
+        self.pending = (epoch, step, self.pool.submit(self._render, epoch, step, samples))
+
+    def poll(self):
+        """Emits the overlay event of a finished preview (never waits)."""
+        if self.pending and self.pending[2].done():
+            self.drain()
+
+    def drain(self):
+        """Waits for the preview in flight and emits its event (a failure to write it raises here)."""
+        if not self.pending:
+            return
+        epoch, step, future = self.pending
+        self.pending = None
+        files = future.result()
+        self.ctx.emit({"type": "overlay", "epoch": epoch, "step": step, "files": files})
+
+    def close(self):
+        """Writes what is in flight, then stops the thread."""
+        try:
+            self.drain()
+        finally:
+            if self.pool:
+                self.pool.shutdown(wait=True)

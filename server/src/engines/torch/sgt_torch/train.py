@@ -25,7 +25,8 @@ from .losses import RAO_LOSSES, cross_entropy_loss, cyborg_from_mse, cyborg_loss
 from .metrics import PointingMetrics, SaliencyAgreement, roc_auc
 from .models import create_model, feature_size, parameter_count
 from .tv_models import PretrainedError, load_pretrained
-from .overlay import render_overlay
+from .data import BatchFeed
+from .overlay import OverlayRenderer
 from .rng import Rng
 
 STEP_EVENT_EVERY = 10
@@ -113,10 +114,16 @@ def input_statistics(normalize, train, device):
             raise ConfigError(f"data.normalize = imagenet needs RGB images, but this data set has {train.channels} channel(s): use normalize = dataset")
         mean, std = list(IMAGENET_MEAN), list(IMAGENET_STD)
     else:
-        x = train.images_nhwc.double().reshape(-1, train.channels)
-        n = x.shape[0]
-        mean = (x.sum(dim=0) / n if n else torch.zeros(train.channels, dtype=torch.float64)).tolist()
-        sq = ((x * x).sum(dim=0) / n if n else torch.zeros(train.channels, dtype=torch.float64)).tolist()
+        # float64 sums over slices of the split (the same slices in memory or memory-mapped)
+        total = torch.zeros(train.channels, dtype=torch.float64)
+        total_sq = torch.zeros(train.channels, dtype=torch.float64)
+        for chunk in train.chunks():
+            x = train.images_float(chunk).double().reshape(-1, train.channels)
+            total += x.sum(dim=0)
+            total_sq += (x * x).sum(dim=0)
+        n = train.count * train.size * train.size
+        mean = (total / n if n else total).tolist()
+        sq = (total_sq / n if n else total_sq).tolist()
         std = [math.sqrt(v - m * m) if v - m * m > 1e-12 else 1.0 for v, m in zip(sq, mean)]
     as_tensor = lambda v: torch.tensor(v, dtype=torch.float32).view(1, -1, 1, 1).to(device)  # noqa: E731
     return as_tensor(mean), as_tensor([1 / s for s in std])
@@ -160,7 +167,7 @@ class Trainer:
         # CYBORG with the CAM: the tfjs engine's path (targets resized once); any other
         # attribution loss computes its map per batch and compares it with the raw human maps
         self.cyborg = self.loss_kind == "cyborg" and g["attribution"] == "cam" and self.has_cam
-        self.train_saliency = saliency_at_cam_size(tr.saliency, self.cam_size).to(device) if self.cyborg else None
+        self.train_saliency = torch.cat([saliency_at_cam_size(tr.saliency_rows(c), self.cam_size) for c in tr.chunks()]).to(device) if self.cyborg else None
         self.attribution_loss = self.loss_kind in ("cyborg",) + RAO_LOSSES and not self.cyborg
         self.train_human = tr.saliency.to(device) if self.attribution_loss or self.loss_kind == "rrr" else None
         # EPG / IoU explain with the guidance attribution, else the CAM, else input×gradient (mlp)
@@ -173,6 +180,24 @@ class Trainer:
         n_prev = min(config["preview"]["samples"], preview_from.count) if preview_from else 0
         self.preview_set = (preview_from, n_prev) if preview_from is not None and n_prev > 0 and self.has_cam else None
         self.metrics_wanted = set(config["evaluate"]["metrics"])
+        # training batches: read ahead by DataLoader workers from a memory-mapped data set (data.py);
+        # a data set held in memory is indexed in this process, which is faster than any worker
+        workers = config["train"]["workers"]
+        self.feed = BatchFeed(tr, workers, pin_memory=device.type == "cuda") if data.storage == "mapped" and workers > 0 else None
+        self.overlays = OverlayRenderer(ctx, inline=os.environ.get("SGT_TORCH_PREVIEWS") == "inline")
+
+    def feed_description(self):
+        mb = self.data.pixel_bytes / 2 ** 20
+        if self.data.storage == "memory":
+            return f"data in memory ({mb:.0f} MiB)"
+        how = f"{self.feed.workers} DataLoader worker(s)" + (", pinned memory" if self.device.type == "cuda" else "") if self.feed else "read in the training process (train.workers = 0)"
+        return f"data memory-mapped ({mb:.0f} MiB), {how}"
+
+    def close(self):
+        """Writes the preview in flight, stops the overlay thread and the DataLoader workers."""
+        self.overlays.close()
+        if self.feed:
+            self.feed.close()
 
     def forward(self, net, x):
         """(logits, features) in float32, the network itself under autocast when AMP is on."""
@@ -249,9 +274,17 @@ class Trainer:
         d["parameters"] = parameter_count(self.model)
         return d
 
-    def train_step(self, idx, lr, cancel=False):
+    def shard(self, idx):
+        """This rank's part of the batch idx (all of it without DDP)."""
+        if not self.dist.enabled:
+            return idx
+        bounds = shard_bounds(len(idx), self.dist.world)
+        return idx[bounds[self.dist.rank]:bounds[self.dist.rank + 1]]
+
+    def train_step(self, idx, lr, cancel=False, stored=None):
         """One update on the batch `idx` (this rank's shard of it when distributed). Returns the
-        whole batch's loss terms and correct count, and whether any rank asked to cancel."""
+        whole batch's loss terms and correct count, and whether any rank asked to cancel.
+        stored: the shard's images as stored, when a BatchFeed read them ahead."""
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         norm = None
@@ -260,7 +293,7 @@ class Trainer:
             norm = {"images": len(idx), "guided": float(self.data.guided[torch.from_numpy(idx)].sum())}
             idx = idx[bounds[self.dist.rank]:bounds[self.dist.rank + 1]]
         idx_t = torch.from_numpy(idx)
-        x_raw = self.data.train.batch(idx_t, self.device)
+        x_raw = self.data.train.batch(idx_t, self.device) if stored is None else self.data.train.to_input(stored, self.device)
         idx_d = idx_t.to(self.device)
         labels = self.labels[idx_d]
         self.net.train()
@@ -317,13 +350,13 @@ class Trainer:
                 keep = s.has_saliency[idx].bool()
                 if keep.any():
                     cams = normalized_cam(feats.float(), self.model.head.weight.float(), cam_targets(logits, labels, self.config["guidance"]["cam_class"]))
-                    agreement.add(cams[keep.to(self.device)].cpu(), s.saliency[idx][keep])
+                    agreement.add(cams[keep.to(self.device)].cpu(), s.saliency_rows(idx[keep]))
             if pointing is not None:
                 keep = s.has_saliency[idx].bool()
                 if keep.any():
                     with torch.enable_grad():  # gradient attributions (no graph kept: evaluation)
                         _, maps = self.attribution(self.model, s.batch(idx[keep], self.device), labels[keep.to(self.device)], create_graph=False)
-                    pointing.add(maps.detach().cpu(), s.saliency[idx][keep])
+                    pointing.add(maps.detach().cpu(), s.saliency_rows(idx[keep]))
         m = {"accuracy": correct / s.count, "loss": ce_sum / s.count}
         if want_auc:
             m["auc"] = roc_auc(scores, s.labels.numpy() == 1)
@@ -351,12 +384,9 @@ class Trainer:
         logits, feats = self.forward(self.model, self.prep(s.batch(idx, self.device)))
         cams = normalized_cam(feats.float(), self.model.head.weight.float(), cam_targets(logits, labels, self.config["guidance"]["cam_class"]))
         up = resize_maps(cams, s.size).cpu().numpy()
-        pngs = []
-        for j in range(n):
-            human = s.saliency[j].numpy() if int(s.has_saliency[j]) == 1 else None
-            pngs.append(render_overlay(s.images_nhwc[j].numpy(), human, up[j]))
-        files = self.ctx.writer.overlay(epoch, step, pngs)
-        self.ctx.emit({"type": "overlay", "epoch": epoch, "step": step, "files": files})
+        images, humans = s.images_float(idx).numpy(), s.saliency_rows(idx).numpy()
+        # PNG encoding and writing happen on the overlay thread (overlay.py OverlayRenderer)
+        self.overlays.submit(epoch, step, [(images[j], humans[j] if int(s.has_saliency[j]) == 1 else None, up[j]) for j in range(n)])
 
 
 def selection_score(m):
@@ -414,7 +444,7 @@ def run_training(ctx, config, data, times, dist=None):
     g = config["guidance"]
     loss_desc = ("cross-entropy" if g["loss"] == "none" else f"cyborg (alpha {g['alpha']:g}, {g['attribution']} at {g['layer']})" if g["loss"] == "cyborg"
                  else f"rrr (lambda {g['lambda']:g}, input gradients)" if g["loss"] == "rrr" else f"{g['loss']} (lambda {g['lambda']:g}, {g['attribution']} at {g['layer']})")
-    ctx.log("info", f"model {model['arch']}: {model['parameters']} parameters; {loss_desc}; {epochs} epochs × {spe} steps of {batch}; {torch.get_num_threads()} thread(s)")
+    ctx.log("info", f"model {model['arch']}: {model['parameters']} parameters; {loss_desc}; {epochs} epochs × {spe} steps of {batch}; {torch.get_num_threads()} thread(s); {trainer.feed_description()}")
     if trainer.pretrained_note:
         ctx.log("info", trainer.pretrained_note)
     for w in data.warnings:
@@ -434,13 +464,16 @@ def run_training(ctx, config, data, times, dist=None):
         order = np.array(Rng(config["seed"], SHUFFLE_STREAM_BASE + e).shuffle(list(range(data.train.count))), dtype=np.int64)
         ep = {"loss": 0.0, "ce": 0.0, "guidance": 0.0, "correct": 0, "images": 0}
         win = dict(ep, since=time.perf_counter())
+        batches = [order[b * batch:min((b + 1) * batch, data.train.count)] for b in range(spe)]
+        # the same batches, read ahead by the DataLoader workers (this rank's shards)
+        fed = trainer.feed.epoch([trainer.shard(idx) for idx in batches]) if trainer.feed else None
         for b in range(spe):
             if not dist.enabled and ctx.cancel_requested():
                 raise CancelledError()
-            idx = order[b * batch:min((b + 1) * batch, data.train.count)]
+            idx = batches[b]
             lr = learning_rate(config["train"], e, step, total_steps)
             t0 = time.perf_counter()
-            r = trainer.train_step(idx, lr, cancel=ctx.cancel_requested())
+            r = trainer.train_step(idx, lr, cancel=ctx.cancel_requested(), stored=next(fed) if fed else None)
             if r["cancel"]:  # agreed by every rank, so none waits in a collective
                 raise CancelledError()
             seconds["train"] += time.perf_counter() - t0
@@ -460,7 +493,9 @@ def run_training(ctx, config, data, times, dist=None):
                 win = {"loss": 0.0, "ce": 0.0, "guidance": 0.0, "correct": 0, "images": 0, "since": time.perf_counter()}
             if preview_steps and step % preview_steps == 0 and dist.leader:
                 trainer.preview(epoch, step)
+            trainer.overlays.poll()
 
+        trainer.overlays.drain()
         if not dist.leader:  # rank 0 evaluates and writes; the others wait for it
             dist.barrier()
             continue
@@ -491,6 +526,7 @@ def run_training(ctx, config, data, times, dist=None):
             trainer.preview(epoch, step)
         dist.barrier()
 
+    trainer.close()
     if not dist.leader:
         return None
     last = history[-1] if history else None
