@@ -63,7 +63,10 @@ const HEADLINE: ReadonlyArray<[string, string]> = [
   ['loss', 'loss'],
 ];
 
-/** `val acc 0.97 · agreement 0.71`, from the last epoch's metrics of the preferred split (val, else test, else train). */
+/**
+ * `val acc 0.97 · agreement 0.71 (epoch 3)`: the run's result (run-dir.ts keptMetrics: the kept
+ * checkpoint's metrics, else the last epoch's) of the preferred split (val, else test, else train).
+ */
 export function resultText(info: RunInfo, maxMetrics = 2): string | undefined {
   const split = ['val', 'test', 'train'].find((s) => info.metrics[s] && Object.keys(info.metrics[s]).length > 0);
   if (!split) return undefined;
@@ -76,7 +79,7 @@ export function resultText(info: RunInfo, maxMetrics = 2): string | undefined {
   if (parts.length === 0) {
     for (const [k, v] of Object.entries(metrics).slice(0, maxMetrics)) parts.push(`${k} ${formatMetric(v)}`);
   }
-  return `${split} ${parts.join(' · ')}`;
+  return `${split} ${parts.join(' · ')}${info.metricsEpoch !== undefined ? ` (epoch ${info.metricsEpoch})` : ''}`;
 }
 
 /** The CodeLens title that follows `▶ Run · Dashboard`: the last result, or what the last run is doing. */

@@ -258,9 +258,9 @@ describe('sgt train / runs / report', function () {
       const text = await sgt(['runs'], tmp);
       assert.equal(text.status, 0, text.stderr);
       const lines = text.stdout.trimEnd().split('\n');
-      assert.match(lines[0], /^RUN +EXPERIMENT +STATUS +EPOCHS +VAL ACC +TEST ACC +SAL CORR +TIME$/);
-      assert.match(lines[1], /^will_fail-\S+ +will_fail +failed +0\/2 +– +– +– +\d+s$/);
-      assert.match(lines[2], /^plain-\S+ +plain +finished +2\/2 +0\.950 +0\.520 +0\.040 +\d+s$/);
+      assert.match(lines[0], /^RUN +EXPERIMENT +STATUS +EPOCHS +KEPT +VAL ACC +TEST ACC +SAL CORR +TIME$/);
+      assert.match(lines[1], /^will_fail-\S+ +will_fail +failed +0\/2 +– +– +– +– +\d+s$/);
+      assert.match(lines[2], /^plain-\S+ +plain +finished +2\/2 +2 +0\.950 +0\.520 +0\.040 +\d+s$/);
 
       const json = await sgt(['runs', '--format', 'json'], tmp);
       const parsed = JSON.parse(json.stdout) as { runsDir: string; runs: Array<{ experiment: string; status: string; metrics: Record<string, Record<string, number>>; error?: string }> };

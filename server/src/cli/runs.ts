@@ -38,8 +38,10 @@ export interface RunRow {
   startedAt?: string;
   durationSeconds?: number;
   bestEpoch?: number;
-  /** Metrics of the last epoch event per split. */
+  /** The run's result per split: the kept checkpoint's metrics (run-dir.ts keptMetrics), else the last epoch's. */
   metrics: Record<string, Record<string, number>>;
+  /** The epoch of `metrics`. */
+  keptEpoch?: number;
   error?: string;
 }
 
@@ -74,7 +76,8 @@ export function toRow(run: RunData, daemonRunning: ReadonlySet<string> = new Set
     startedAt: run.started?.time,
     durationSeconds: run.durationSeconds,
     bestEpoch: run.bestEpoch,
-    metrics: run.final,
+    metrics: run.kept,
+    keptEpoch: run.keptEpoch,
     ...(run.ending?.type === 'failed' ? { error: run.ending.error } : {}),
   };
 }
@@ -102,7 +105,8 @@ async function runningInDaemon(env: NodeJS.ProcessEnv): Promise<Set<string>> {
   return Promise.race([ask().catch(() => new Set<string>()), timeout]);
 }
 
-const HEADERS = ['RUN', 'EXPERIMENT', 'STATUS', 'EPOCHS', 'VAL ACC', 'TEST ACC', 'SAL CORR', 'TIME'];
+// KEPT: the epoch whose metrics the row shows (the kept checkpoint's)
+const HEADERS = ['RUN', 'EXPERIMENT', 'STATUS', 'EPOCHS', 'KEPT', 'VAL ACC', 'TEST ACC', 'SAL CORR', 'TIME'];
 
 export function formatRunsTable(rows: RunRow[], style: Style): string {
   const cells = rows.map((r) => {
@@ -112,6 +116,7 @@ export function formatRunsTable(rows: RunRow[], style: Style): string {
       r.experiment,
       r.status,
       `${r.epoch}/${r.epochs ?? '?'}`,
+      r.keptEpoch === undefined ? '–' : String(r.keptEpoch),
       formatMetric('accuracy', r.metrics.val?.accuracy),
       formatMetric('accuracy', r.metrics.test?.accuracy),
       formatMetric('saliency_corr', sal),
@@ -119,7 +124,7 @@ export function formatRunsTable(rows: RunRow[], style: Style): string {
     ].map(safe);
   });
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const numeric = new Set([3, 4, 5, 6, 7]);
+  const numeric = new Set([3, 4, 5, 6, 7, 8]);
   const line = (c: string[]) =>
     c
       .map((v, i) => (numeric.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i])))

@@ -331,7 +331,7 @@ function printResults(results: RunResult[], ctx: Context): void {
       // the numbers of the checkpoint the run keeps (its best validation epoch), as summary.json and reports give them
       const splits = ['val', 'test'].filter((s) => run.kept[s]);
       const metrics = splits.map((s) => `${s}: ${formatMetrics(run.kept[s])}`).join('; ');
-      if (metrics) line += ` — ${run.bestEpoch !== undefined && run.kept !== run.final ? `epoch ${run.bestEpoch}: ` : ''}${metrics}`;
+      if (metrics) line += ` — ${run.keptEpoch !== undefined && run.kept !== run.final ? `epoch ${run.keptEpoch}: ` : ''}${metrics}`;
     } else if (r.status === 'submitted') line += ' to the daemon (`sgt runs` follows it)';
     io.stdout.write(`${line}\n`);
     if (t.runDir) io.stdout.write(`  ${display(t.runDir, io.cwd)}\n`);

@@ -8,6 +8,8 @@
  * (summarised in docs/dsl.md).
  */
 
+import { MAX_SWEEP_RUNS } from './sweep';
+
 // ---- value types -------------------------------------------------------------
 
 export type ValueType =
@@ -69,6 +71,13 @@ export interface BlockSchema {
   doc: string;
   keys: Record<string, KeySchema>;
   blocks?: Record<string, BlockSchema>;
+  /**
+   * Set on the `sweep` block: its keys are not its own but dotted paths of the
+   * experiment's keys (`guidance.alpha`, `seed`), each set to a list of values valid
+   * for that key (dsl/sweep.ts expands them; validate.ts checks them against this
+   * schema). `maxRuns` caps the number of combinations.
+   */
+  sweep?: { maxRuns: number };
 }
 
 /** Reads the effective (inherited, defaulted) value of another key while resolving defaults. */
@@ -479,6 +488,11 @@ export const EXPERIMENT_SCHEMA: BlockSchema = {
           default: '[accuracy, saliency_mse, saliency_corr]',
         },
       },
+    },
+    sweep: {
+      doc: `Runs the experiment once per combination of the listed values. Each key is the dotted path of a key above (\`seed\`, \`guidance.alpha\`, \`train.optimizer\`), each value a list of values valid for that key: \`sweep { seed = [1, 2, 3]  guidance.alpha = [0.1, 0.5] }\` is 6 runs, \`NAME@seed=1,alpha=0.1\` … A swept key that has no effect in a combination (alpha with \`loss = none\`) is left out of it, and combinations that become equal are one run. At most ${MAX_SWEEP_RUNS} runs. \`sgt report\` groups the runs per setting, with mean ± sd over the seeds.`,
+      keys: {},
+      sweep: { maxRuns: MAX_SWEEP_RUNS },
     },
   },
 };

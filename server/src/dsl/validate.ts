@@ -19,6 +19,7 @@ import {
   ATTRIBUTION_LOSSES,
   BUILTIN_DATASETS,
   EXPERIMENT_SCHEMA,
+  allKeyPaths,
   blocksDefining,
   describeType,
   keySchemaAt,
@@ -28,6 +29,7 @@ import {
   type KeySchema,
   type ValueType,
 } from './schema';
+import { SWEEP_PREFIX, expandSweep, sweepAxes, sweepSize, type SweepOrigin, type SweepValue } from './sweep';
 import { LineIndex } from './text';
 import { parseValueText, printValue } from './values';
 
@@ -74,6 +76,13 @@ export interface ExperimentModel {
   /** Effective value of a key in DSL notation: the setting, or the schema default. */
   lookup(path: string): string | undefined;
   data?: DataSummary;
+  /**
+   * The runs of an experiment with a `sweep` block (dsl/sweep.ts), each a model of its
+   * own with the swept values set; empty when the sweep has errors; absent without a sweep.
+   */
+  runs?: ExperimentModel[];
+  /** Set on a run of a sweep: the experiment it comes from and its swept values. */
+  sweep?: SweepOrigin;
 }
 
 export interface Analysis {
@@ -107,6 +116,8 @@ class Validator {
   readonly diagnostics: Diagnostic[] = [];
   readonly models = new Map<string, ExperimentModel>();
   private readonly scanner: DataScanner;
+  /** Sweep list items that are not valid values of their key: left out of the expansion. */
+  private readonly invalidSweepItems = new Set<Value>();
 
   constructor(
     private readonly text: string,
@@ -153,8 +164,12 @@ class Validator {
       const model = this.buildModel(e, byName);
       this.models.set(e.name.name, model);
       this.checkRequired(model);
-      this.checkRules(model);
-      this.checkData(model);
+      if (![...model.settings.keys()].some((p) => p.startsWith(SWEEP_PREFIX))) {
+        this.checkRules(model);
+        this.checkData(model);
+      } else {
+        this.checkSweepRuns(model);
+      }
     }
   }
 
@@ -227,7 +242,8 @@ class Validator {
       const keySchema = lookupOwn(schema.keys, name);
       const subBlock = lookupOwn(schema.blocks, name);
       if (entry.kind === 'blockEntry') {
-        if (subBlock) this.checkBlock(entry.block, subBlock, [...blockPath, name]);
+        if (subBlock?.sweep) this.checkSweepBlock(entry.block, subBlock.sweep.maxRuns, entry.key);
+        else if (subBlock) this.checkBlock(entry.block, subBlock, [...blockPath, name]);
         else if (keySchema) this.report(entry.key, 'error', 'not-a-block', `'${name}' takes a value, not a block: write \`${name} = …\` (${describeType(keySchema.type)}).`);
         else this.unknownKey(entry.key, schema, blockPath, 'unknown-block');
         continue;
@@ -458,8 +474,19 @@ class Validator {
     return s && s.from === m.node ? s : undefined;
   }
 
-  /** Reports a rule at the first of the involved keys set in this experiment; ancestors report their own. */
+  /**
+   * Reports a rule at the first of the involved keys set in this experiment; ancestors
+   * report their own. In a run of a sweep, a swept value among the keys comes first:
+   * the combination is what breaks the rule.
+   */
   private rule(m: ExperimentModel, keys: string[], severity: Severity, code: DiagnosticCode, message: string, fixes?: (at: Setting) => Fix[]): void {
+    for (const k of keys) {
+      const swept = m.sweep?.values.find((v) => v.axis.path === k);
+      if (swept) {
+        this.report(swept.item, severity, code, message);
+        return;
+      }
+    }
     for (const k of keys) {
       const s = this.own(m, k);
       if (s) {
@@ -572,6 +599,118 @@ class Validator {
       const epochs = Number(get('train.epochs'));
       const n = every?.kind === 'assignment' && every.value?.kind === 'number' ? every.value.value : 10;
       if (n >= epochs) this.rule(m, ['train.schedule', 'train.epochs'], 'warning', 'incompatible', `The step schedule steps every ${n} epochs but training lasts ${epochs}: the learning rate never changes.`);
+    }
+  }
+
+  // ---- sweeps ----------------------------------------------------------------------------
+
+  /** `sweep { path = [v1, v2] … }`: each key a schema key path, each value a list of valid values of that key. */
+  private checkSweepBlock(block: Block, maxRuns: number, at: Identifier): void {
+    const seen = new Map<string, Identifier>();
+    let total = 1;
+    for (const entry of block.entries) {
+      const name = entry.key.name;
+      const prev = seen.get(name);
+      if (prev) this.report(entry.key, 'error', 'duplicate-key', `'${name}' is already swept on line ${this.line(prev.start)}; list all its values once.`, [removeEntryFix(this.text, entry, `Remove this '${name}'`)]);
+      else seen.set(name, entry.key);
+      if (entry.kind === 'blockEntry') {
+        this.report(entry.key, 'error', 'not-a-block', `A sweep lists values per key, by the key's dotted path: write \`${name}.KEY = [a, b]\`, not a block.`);
+        continue;
+      }
+      const invalidate = () => {
+        if (entry.value?.kind === 'list') for (const item of entry.value.items) this.invalidSweepItems.add(item);
+      };
+      const ks = keySchemaAt(name);
+      if (!ks || name.startsWith(SWEEP_PREFIX)) {
+        const paths = allKeyPaths();
+        const byLeaf = paths.filter((p) => p.split('.').pop() === name);
+        const guess = byLeaf.length === 1 ? byLeaf[0] : didYouMean(name, paths);
+        this.report(entry.key, 'error', 'unknown-key', `'${name}' is not a key that can be swept${guess ? `: did you mean '${guess}'?` : '.'} A sweep takes the dotted path of an experiment key (\`seed\`, \`guidance.alpha\`, \`train.optimizer\`).`, guess ? [replaceFix(entry.key, guess, `Change to '${guess}'`)] : undefined);
+        invalidate();
+        continue;
+      }
+      const v = entry.value;
+      if (!v) continue; // the parser reported the missing value
+      if (v.kind !== 'list') {
+        this.report(v, 'error', 'wrong-type', `A swept key takes a list of values: \`${name} = [${shorten(printValue(v))}, …]\`.`, [{ title: `Make it a list: [${printValue(v)}]`, edits: [{ start: v.start, end: v.end, newText: `[${printValue(v)}]` }], preferred: true }]);
+        continue;
+      }
+      if (v.items.length === 0) {
+        this.report(v, 'error', 'wrong-type', `'${name}' is swept over no values: list at least one (${describeType(ks.type)}).`);
+        continue;
+      }
+      const texts = new Map<string, Value>();
+      for (const item of v.items) {
+        if (!this.checkValue(item, ks.type, name.split('.').pop()!, name.split('.'))) {
+          this.invalidSweepItems.add(item);
+          continue;
+        }
+        const text = printValue(item);
+        if (texts.has(text)) {
+          this.report(item, 'error', 'duplicate-item', `\`${text}\` is listed twice in the sweep of '${name}' (it would be the same runs twice).`);
+          this.invalidSweepItems.add(item);
+        } else texts.set(text, item);
+      }
+      total *= Math.max(1, texts.size);
+    }
+    if (total > maxRuns) this.report(at, 'error', 'out-of-range', `This sweep has ${total} combinations; at most ${maxRuns} are allowed. Sweep fewer values, or split it into several experiments.`);
+  }
+
+  /**
+   * The runs of a sweep experiment: expands it (dsl/sweep.ts), builds each run's model
+   * and checks the cross-key rules and data of each run. A problem that every run has
+   * is reported once, as for a plain experiment; one that only some runs have names
+   * them; a key of the experiment's own body that has no effect in some runs only is
+   * not reported (it has an effect in the others).
+   */
+  private checkSweepRuns(m: ExperimentModel): void {
+    const axes = sweepAxes(m.settings, (item) => !this.invalidSweepItems.has(item)).filter((a) => a.items.length > 0);
+    const total = sweepSize(axes);
+    m.runs = [];
+    const maxRuns = EXPERIMENT_SCHEMA.blocks?.sweep?.sweep?.maxRuns ?? 0;
+    if (total > maxRuns) {
+      // a sweep block that is too big by itself was reported where it is written; here when extends merged sweeps
+      if (new Set(axes.map((a) => a.from)).size > 1) this.report(m.node.name ?? m.node, 'error', 'out-of-range', `'${m.name}' sweeps ${total} combinations with the sweeps it extends; at most ${maxRuns} are allowed.`);
+      else if (axes[0]?.from !== m.node) this.report(m.node.name ?? m.node, 'error', 'out-of-range', `'${m.name}' extends a sweep of ${total} combinations; at most ${maxRuns} are allowed.`);
+      return;
+    }
+    const base = new Map([...m.settings].filter(([p]) => !p.startsWith(SWEEP_PREFIX)));
+    const runModel = (values: readonly SweepValue[], name: string): ExperimentModel => {
+      const settings = new Map(base);
+      // a swept value counts as this experiment's own setting, written where the list item is
+      for (const v of values) settings.set(v.axis.path, { entry: { kind: 'assignment', key: v.axis.entry.key, value: v.item, start: v.item.start, end: v.item.end }, from: m.node });
+      return { node: m.node, name, chain: m.chain, settings, lookup: makeLookup(settings), sweep: { of: m.name, values: [...values] } };
+    };
+    const points = expandSweep(m.name, axes, (values) => {
+      const current = applicabilityOf(runModel(values, m.name));
+      return values.filter((v) => keyApplies(keySchemaAt(v.axis.path)!, current));
+    });
+    // a swept key that has an effect in no run is a mistake worth a warning
+    for (const a of axes) {
+      if (a.from === m.node && !points.some((p) => p.values.some((v) => v.axis === a))) {
+        this.report(a.entry.key, 'warning', 'not-applicable', `'${a.path}' has no effect in any run of this sweep (see its "Only applies when" in the key reference), so its values make no difference.`, [removeEntryFix(this.text, a.entry, `Remove '${a.path}'`)]);
+      }
+    }
+    const outer = this.diagnostics.splice(0);
+    const found = new Map<string, { d: Diagnostic; runs: string[] }>();
+    const sweptSpans = new Set(axes.flatMap((a) => a.items.map((i) => `${i.start}:${i.end}`)));
+    for (const p of points) {
+      const run = runModel(p.values, p.name);
+      m.runs.push(run);
+      this.checkRules(run);
+      this.checkData(run);
+      for (const d of this.diagnostics.splice(0)) {
+        const k = `${d.start}:${d.end}:${d.code}:${d.message}`;
+        const f = found.get(k) ?? { d, runs: [] };
+        f.runs.push(p.name);
+        found.set(k, f);
+      }
+    }
+    m.data = m.runs[0]?.data;
+    this.diagnostics.push(...outer);
+    for (const { d, runs } of found.values()) {
+      if (runs.length === points.length) this.diagnostics.push(d);
+      else if (d.code !== 'not-applicable' || sweptSpans.has(`${d.start}:${d.end}`)) this.diagnostics.push({ ...d, message: `${d.message} (${runsText(runs, points.length)})` });
     }
   }
 
@@ -780,6 +919,12 @@ function indentOf(text: string, offset: number): string {
 
 function shorten(s: string): string {
   return s.length > 40 ? s.slice(0, 39) + '…' : s;
+}
+
+/** `in run a@seed=1`, `in 2 of 6 runs: a@seed=1, a@seed=2`, `in 5 of 6 runs: a@…, a@…, a@…, …` */
+function runsText(runs: readonly string[], total: number): string {
+  if (runs.length === 1) return `in run ${runs[0]}`;
+  return `in ${runs.length} of ${total} runs: ${runs.slice(0, 3).join(', ')}${runs.length > 3 ? ', …' : ''}`;
 }
 
 function fmtPct(x: number): string {

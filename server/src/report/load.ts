@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Metrics, RunEvent } from '../protocol';
-import { readEvents, readJsonFile, readOverlayIndex, RUN_FILES, timeline, type OverlayIndexEntry, type RunStatus } from '../runs/run-dir';
+import { keptMetrics, readEvents, readJsonFile, readOverlayIndex, readSummary, RUN_FILES, timeline, type OverlayIndexEntry, type RunStatus } from '../runs/run-dir';
 
 export type StartedEvent = Extract<RunEvent, { type: 'started' }>;
 export type StepEvent = Extract<RunEvent, { type: 'step' }>;
@@ -40,11 +40,13 @@ export interface RunData {
   /** Metrics of the last `epoch` event per split. */
   final: Record<string, Metrics>;
   /**
-   * Metrics of the checkpoint the run keeps (summary.json `metrics`: the best validation epoch
-   * with `checkpoint = best`), else `final`: the numbers a user would deploy, chosen without
-   * looking at the test split.
+   * Metrics of the checkpoint the run keeps (runs/run-dir.ts keptMetrics: summary.json
+   * `metrics`, the best validation epoch with `checkpoint = best`), else `final`: the numbers a
+   * user would deploy, chosen without looking at the test split.
    */
   kept: Record<string, Metrics>;
+  /** The epoch of `kept`: summary.json `selectedEpoch`, else the last recorded epoch. */
+  keptEpoch?: number;
   /** What is wrong with the run directory, for the reader. */
   problems: string[];
 }
@@ -74,7 +76,7 @@ export function loadRun(dir: string): RunData {
   const final: Record<string, Metrics> = {};
   for (const e of epochs) final[e.split] = { ...final[e.split], ...e.metrics };
 
-  const summary = readJsonFile<unknown>(path.join(dir, RUN_FILES.summary));
+  const summary = readSummary(dir);
   if (summary === undefined && status === 'finished') problems.push(`no ${RUN_FILES.summary}`);
 
   let overlays = readOverlayIndex(dir);
@@ -88,6 +90,7 @@ export function loadRun(dir: string): RunData {
   const lastStep = steps.at(-1)?.step ?? Number.POSITIVE_INFINITY;
   overlays = overlays.filter((o) => o.step <= lastStep).sort((a, b) => a.step - b.step);
 
+  const kept = keptMetrics(summary, final, epochs.at(-1)?.epoch);
   const experiment = str(starts[0]?.experiment) ?? str(resolved?.name) ?? path.basename(dir).replace(/-\d{8}-\d{6}-[0-9a-f]{4}$/, '');
   return {
     id: path.basename(dir),
@@ -106,18 +109,10 @@ export function loadRun(dir: string): RunData {
     durationSeconds: duration(events),
     bestEpoch: bestEpoch(events, epochs, summary),
     final,
-    kept: keptMetrics(summary, final),
+    kept: kept.metrics,
+    keptEpoch: kept.epoch,
     problems,
   };
-}
-
-function keptMetrics(summary: unknown, final: Record<string, Metrics>): Record<string, Metrics> {
-  if (isObject(summary) && isObject(summary.metrics)) {
-    const out: Record<string, Metrics> = {};
-    for (const [split, m] of Object.entries(summary.metrics)) if (isObject(m)) out[split] = m as Metrics;
-    if (Object.keys(out).length > 0) return out;
-  }
-  return final;
 }
 
 function countEventLines(dir: string): number {

@@ -224,7 +224,8 @@ export function keptMetrics(summary: unknown, lastEpoch: Record<string, Metrics>
     const metrics: Record<string, Metrics> = {};
     for (const [split, m] of Object.entries(summary.metrics)) if (isRecord(m)) metrics[split] = m as Metrics;
     if (Object.keys(metrics).length > 0) {
-      const epoch = typeof summary.selectedEpoch === 'number' && Number.isFinite(summary.selectedEpoch) ? summary.selectedEpoch : undefined;
+      // selectedEpoch: the engines' summaries; bestEpoch: summaries that predate it (always `checkpoint = best`)
+      const epoch = [summary.selectedEpoch, summary.bestEpoch].find((v): v is number => typeof v === 'number' && Number.isFinite(v));
       return { metrics, epoch, source: 'summary' };
     }
   }

@@ -13,6 +13,7 @@ import { resolveEngineCommand } from '../daemon/engine-command';
 import type { EngineName } from '../engines/contract';
 import type { ResolvedExperiment } from '../dsl/resolve';
 import { resolveExperiment } from '../dsl/resolve';
+import { runsNamed } from '../dsl/sweep';
 import { LineIndex } from '../dsl/text';
 import { ARCHITECTURES } from '../dsl/schema';
 import { torchOnlyGuidance } from '../dsl/engine-support';
@@ -90,17 +91,23 @@ export function planRuns(options: PlanOptions): RunPlan {
     return { line: start.line + 1, column: start.character + 1, endLine: end.line + 1, endColumn: end.character + 1, severity: d.severity, message: d.message, code: d.code };
   });
   const known = [...analysis.experiments.keys()];
-  const names = options.experiments?.length ? [...options.experiments] : known;
-  if (names.length === 0) {
+  const asked = options.experiments?.length ? [...options.experiments] : known;
+  if (asked.length === 0) {
     // a file that does not parse into any experiment: its errors say why
     if (diagnostics.some((d) => d.severity === 'error')) return { ok: false, diagnostics };
     throw new RunSetupError(`${path.basename(options.file)} has no experiments`);
   }
-  for (const name of names) {
-    if (!analysis.experiments.has(name)) {
+  // a sweep's name stands for all its runs (dsl/sweep.ts), one run's name for that run
+  const names: string[] = [];
+  for (const name of asked) {
+    const runs = runsNamed(analysis.experiments, name);
+    if (!runs) {
       const hint = didYouMean(name, known);
       throw new RunSetupError(`no experiment '${name}' in ${path.basename(options.file)}${hint ? `; did you mean '${hint}'?` : ''} (it has: ${known.join(', ') || 'none'})`);
     }
+    // a sweep whose expansion failed has no runs; its errors say why
+    if (runs.length === 0) return { ok: false, diagnostics };
+    for (const r of runs) if (!names.includes(r.name)) names.push(r.name);
   }
   const runs: PlannedRun[] = [];
   for (const name of names) {
