@@ -25,6 +25,7 @@
  *       shortcut = h when s = 1 and c = d, else conv1(c→d, s)(h)
  *     h1 = block(w→w, 1)(h0); h2 = block(w→2w, 2)(h1); F = block(2w→4w, 2)(h2)
  *     logits = linear(4w→k)(GAP(F))                (F: ⌈S/4⌉ × ⌈S/4⌉ × 4w)
+ *   `layer = mid` is h2.
  * - `mlp` (hidden sizes h₁…hₙ, default [50, 30], Ross et al.): x flattened in
  *   row-major (y, x, channel) order, then relu(linear) per hidden size, then linear(hₙ→k).
  *   No spatial features, so no CAM.
@@ -74,10 +75,23 @@ export interface ForwardResult {
   features?: tf.Tensor4D;
 }
 
+/**
+ * The forward pass cut at the guidance layers (attribution.ts takes gradients of the logits
+ * with respect to the features where it cuts): x (images as loaded, before `data.normalize`)
+ * → mid features → final features F → logits. `forward` is exactly toLogits(toFinal(toMid(x))).
+ */
+export interface Stages {
+  toMid(x: tf.Tensor4D): tf.Tensor4D;
+  toFinal(mid: tf.Tensor4D): tf.Tensor4D;
+  toLogits(features: tf.Tensor4D): tf.Tensor2D;
+}
+
 export interface Model {
   spec: ModelSpec;
   params: Param[];
   forward(x: tf.Tensor4D): ForwardResult;
+  /** The forward pass in stages (`layer = mid | final`); absent for the MLP. */
+  stages?: Stages;
   /** The classifier weights W [C, classes] multiplying GAP(F): what CAM needs; absent for the MLP. */
   headWeight?: tf.Variable;
   /** h×w of the CAM / guided features; absent for the MLP. */
@@ -158,11 +172,19 @@ function gap(f: tf.Tensor4D): tf.Tensor2D {
   return tf.mean(f, [1, 2]);
 }
 
-function finish(spec: ModelSpec, b: ParamBuilder, forward: Model['forward'], head?: Conv, featureSize?: number): Model {
+function staged(stages: Stages): Model['forward'] {
+  return (x) => {
+    const features = stages.toFinal(stages.toMid(x));
+    return { features, logits: stages.toLogits(features) };
+  };
+}
+
+function finish(spec: ModelSpec, b: ParamBuilder, forward: Model['forward'], head?: Conv, featureSize?: number, stages?: Stages): Model {
   return {
     spec,
     params: b.params,
     forward,
+    stages,
     headWeight: head?.w,
     featureSize,
     dispose: () => b.params.forEach((p) => p.variable.dispose()),
@@ -176,13 +198,12 @@ function smallCnn(spec: ModelSpec): Model {
   const c2 = b.conv('conv2', 3, w, 2 * w);
   const c3 = b.conv('conv3', 3, 2 * w, 4 * w);
   const head = b.linear('head', 4 * w, k, 1);
-  const forward = (x: tf.Tensor4D): ForwardResult => {
-    const h1 = tf.relu(conv(x, c1, 1, 1));
-    const h2 = tf.relu(conv(pool(h1), c2, 1, 1));
-    const features = tf.relu(conv(pool(h2), c3, 1, 1));
-    return { features, logits: linear(gap(features), head) };
+  const stages: Stages = {
+    toMid: (x) => tf.relu(conv(pool(tf.relu(conv(x, c1, 1, 1))), c2, 1, 1)), // h2
+    toFinal: (h2) => tf.relu(conv(pool(h2), c3, 1, 1)),
+    toLogits: (features) => linear(gap(features), head),
   };
-  return finish(spec, b, forward, head, Math.floor(Math.floor(s / 2) / 2));
+  return finish(spec, b, staged(stages), head, Math.floor(Math.floor(s / 2) / 2), stages);
 }
 
 function smallResnet(spec: ModelSpec): Model {
@@ -202,11 +223,12 @@ function smallResnet(spec: ModelSpec): Model {
   const stage2 = block('stage2', w, 2 * w, 2);
   const stage3 = block('stage3', 2 * w, 4 * w, 2);
   const head = b.linear('head', 4 * w, k, 1);
-  const forward = (x: tf.Tensor4D): ForwardResult => {
-    const features = stage3(stage2(stage1(tf.relu(conv(x, stem, 1, 1)))));
-    return { features, logits: linear(gap(features), head) };
+  const stages: Stages = {
+    toMid: (x) => stage2(stage1(tf.relu(conv(x, stem, 1, 1)))), // h2
+    toFinal: (h2) => stage3(h2),
+    toLogits: (features) => linear(gap(features), head),
   };
-  return finish(spec, b, forward, head, Math.ceil(Math.ceil(s / 2) / 2));
+  return finish(spec, b, staged(stages), head, Math.ceil(Math.ceil(s / 2) / 2), stages);
 }
 
 function mlp(spec: ModelSpec): Model {
@@ -232,10 +254,13 @@ export function createModel(spec: ModelSpec): Model {
   const mean = tf.tensor1d(norm.mean);
   const invStd = tf.tensor1d(norm.std.map((s) => 1 / s));
   const inner = model.forward;
+  // broadcast over the channels-last axis; the constants are not parameters (nothing to train or checkpoint)
+  const standardise = (x: tf.Tensor4D) => tf.mul(tf.sub(x, mean), invStd) as tf.Tensor4D;
+  const stages = model.stages;
   return {
     ...model,
-    // broadcast over the channels-last axis; the constants are not parameters (nothing to train or checkpoint)
-    forward: (x) => inner(tf.mul(tf.sub(x, mean), invStd) as tf.Tensor4D),
+    forward: (x) => inner(standardise(x)),
+    stages: stages && { ...stages, toMid: (x) => stages.toMid(standardise(x)) },
     dispose: () => {
       model.dispose();
       mean.dispose();

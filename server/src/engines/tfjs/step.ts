@@ -3,16 +3,28 @@
  * on the main thread and in gradient workers (parallel.ts). With `norm` (the whole batch's
  * denominators) the shards' losses and gradients add up to the whole batch's (losses.ts).
  */
+import type { AttributionKind, GuidedLayer } from './attribution';
 import type { CamClass } from './cam';
+import { guidedLoss, isCyborgCam, type GuidanceLoss } from './guidance';
 import { crossEntropyLoss, cyborgLoss, type BatchNorm, type LossTerms } from './losses';
 import { accuracy, argmaxRows } from './metrics';
 import type { Model } from './models';
 import { tf } from './tf';
 
 export interface LossConfig {
-  loss: 'none' | 'cyborg';
+  loss: GuidanceLoss;
   alpha: number;
   camClass: CamClass;
+  /** The guidance attribution and its layer (default: CAM at the final layer). */
+  attribution?: AttributionKind;
+  layer?: GuidedLayer;
+  /** Weight of Rao's losses and RRR (total = CE + λ·L). */
+  lambda?: number;
+}
+
+/** Whether a loss needs each image's raw human map (ShardInput.human). */
+export function needsHumanMaps(c: LossConfig): boolean {
+  return c.loss !== 'none' && !isCyborgCam(c);
 }
 
 /** One shard as plain arrays (what a worker receives). */
@@ -28,6 +40,8 @@ export interface ShardInput {
   camSize?: number;
   /** n flags: 1 when the image's map guides the model. */
   guided: Float32Array;
+  /** n × size × size raw human maps (losses other than CYBORG-with-CAM: needsHumanMaps). */
+  human?: Float32Array;
 }
 
 export interface ShardOutput {
@@ -43,7 +57,8 @@ export interface ShardOutput {
 export function shardGradients(model: Model, lossConfig: LossConfig, input: ShardInput, norm?: BatchNorm): ShardOutput {
   const { n, size, channels } = input;
   const classes = model.spec.classes;
-  const cyborg = lossConfig.loss === 'cyborg' && input.saliency && input.camSize;
+  const cyborg = isCyborgCam(lossConfig) && input.saliency && input.camSize;
+  const guidedOther = lossConfig.loss !== 'none' && !isCyborgCam(lossConfig) && input.human;
   const inputs = tf.tidy(() => ({
     x: tf.tensor4d(input.images, [n, size, size, channels]),
     labels: tf.tensor1d(input.labels, 'int32'),
@@ -55,6 +70,15 @@ export function shardGradients(model: Model, lossConfig: LossConfig, input: Shar
   try {
     const { value, grads } = tf.variableGrads(
       () => {
+        if (guidedOther) {
+          const c = lossConfig;
+          const t = guidedLoss(model, { loss: c.loss as Exclude<GuidanceLoss, 'none'>, attribution: c.attribution ?? 'cam', layer: c.layer ?? 'final', lambda: c.lambda ?? 1, alpha: c.alpha, camClass: c.camClass }, inputs.x, inputs.labels, input.human!, inputs.guided, norm);
+          terms = t;
+          tf.keep(t.ce);
+          tf.keep(t.guidance);
+          logits = tf.keep(t.logits);
+          return t.loss;
+        }
         const out = model.forward(inputs.x);
         terms =
           cyborg && out.features && model.headWeight && inputs.saliency
