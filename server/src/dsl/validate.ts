@@ -18,6 +18,7 @@ import {
   ARCHITECTURES,
   ATTRIBUTION_LOSSES,
   BUILTIN_DATASETS,
+  IRRELEVANT_LOSSES,
   EXPERIMENT_SCHEMA,
   allKeyPaths,
   blocksDefining,
@@ -591,6 +592,13 @@ class Validator {
     // ImageNet statistics on grayscale data (folders are checked by the engine once decoded)
     if (get('data.normalize') === 'imagenet' && builtin?.channels === 1) {
       this.rule(m, ['data.normalize', 'data.source'], 'error', 'incompatible', `\`normalize = imagenet\` uses RGB statistics, but '${builtinName}' is grayscale: use \`normalize = dataset\`.`);
+    }
+    // a shortcut region exists only where the data set knows its shortcut (Decoy MNIST's swatch);
+    // folders have no such annotation, so `irrelevant = shortcut` is refused rather than empty
+    if (get('guidance.irrelevant') === 'shortcut' && (IRRELEVANT_LOSSES as readonly string[]).includes(loss) && !builtin?.shortcut) {
+      const what = builtinName ? `'${builtinName}' has no known shortcut region` : sourceKind === 'folder' ? 'folder data sets have no shortcut masks' : 'this data source has no known shortcut region';
+      const which = Object.keys(BUILTIN_DATASETS).filter((k) => BUILTIN_DATASETS[k].shortcut).map((k) => `builtin("${k}")`).join(', ');
+      this.rule(m, ['guidance.irrelevant', 'data.source'], 'error', 'incompatible', `\`irrelevant = shortcut\` needs a data set that knows where its shortcut is (${which}), but ${what}: use \`irrelevant = unannotated\` (where the human map is 0).`);
     }
     // a step schedule that never steps
     const schedule = m.settings.get('train.schedule')?.entry.value;

@@ -108,6 +108,7 @@ def parse_config(raw, run_dir):
         "guidance": {"loss": loss, "alpha": float(_num(guidance, "alpha", "guidance", 0.5)),
                      "lambda": float(_num(guidance, "lambda", "guidance", 1000 if loss == "rrr" else 1)),
                      "attribution": attribution, "layer": layer,
+                     "irrelevant": _one_of(_str(guidance, "irrelevant", "guidance", "unannotated"), ("unannotated", "shortcut"), "guidance.irrelevant"),
                      "cam_class": _one_of(_str(guidance, "cam_class", "guidance", "label"), ("label", "predicted"), "guidance.cam_class")},
         "train": {"epochs": _num(train, "epochs", "train", 5), "batch": _num(train, "batch", "train", 64), "optimizer": optimizer, "schedule": schedule,
                   "device": _one_of(_str(train, "device", "train", "auto"), ("auto", "cpu", "cuda"), "train.device"), "devices": devices, "nodes": nodes,

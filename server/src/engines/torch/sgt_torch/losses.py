@@ -9,7 +9,10 @@
 
 Rao's losses compare an attribution a, upsampled bilinearly to the annotation size, with a
 binary mask M. From a grayscale human map H: M = 1 where H > 0 (for Decoy MNIST, the
-digit's strokes), so RRR's irrelevant region A = {H = 0} is exactly where M = 0.
+digit's strokes), so RRR's irrelevant region A = {H = 0} is exactly where M = 0
+(`guidance.irrelevant = unannotated`). With `irrelevant = shortcut`, A is the data set's
+known shortcut instead (Decoy MNIST's swatch: Ross et al.'s own A, `dtak/rrr`), for RRR
+and for RRR* (which then penalises â on A, i.e. M = 1 − A).
 """
 import torch
 import torch.nn.functional as F
@@ -97,9 +100,24 @@ def rao_per_image(loss, maps, mask):
     return RAO_PER_IMAGE[loss](resize_maps(maps, mask.shape[-1]), mask)
 
 
-def rrr_per_image(input_grads, saliency):
-    """Σ over the irrelevant region A = {H = 0} (every channel) of the squared input gradients."""
-    a = (saliency <= 0).to(input_grads.dtype).unsqueeze(1)
+IRRELEVANT = ("unannotated", "shortcut")
+
+
+def irrelevant_region(kind, saliency, shortcut):
+    """A [N, S, S] float32, 1 on the irrelevant pixels: where the human map is 0
+    (`unannotated`), or the known shortcut (`shortcut`, uint8 masks from the data export)."""
+    if kind == "shortcut":
+        return (shortcut > 0).to(torch.float32)
+    if kind != "unannotated":
+        raise ValueError(f"guidance.irrelevant = {kind!r}: expected one of {IRRELEVANT}")
+    return (saliency <= 0).to(torch.float32)
+
+
+def rrr_per_image(input_grads, saliency, irrelevant=None):
+    """Σ over the irrelevant region A [N, S, S] (every channel) of the squared input gradients;
+    A = `irrelevant` when given (irrelevant_region), else {H = 0} of the human maps `saliency`."""
+    region = irrelevant if irrelevant is not None else saliency <= 0
+    a = region.to(input_grads.dtype).unsqueeze(1)
     return (input_grads ** 2 * a).sum(dim=(1, 2, 3))
 
 

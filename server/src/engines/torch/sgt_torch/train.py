@@ -21,7 +21,7 @@ from .checkpoint import read_last_pointer, restore_checkpoint, save_checkpoint
 from .config import ConfigError
 from .distributed import Dist, shard_bounds
 from .events import now_iso
-from .losses import RAO_LOSSES, cross_entropy_loss, cyborg_from_mse, cyborg_loss, human_mask, lambda_loss, rao_per_image, rrr_per_image
+from .losses import RAO_LOSSES, cross_entropy_loss, cyborg_from_mse, cyborg_loss, human_mask, irrelevant_region, lambda_loss, rao_per_image, rrr_per_image
 from .metrics import PointingMetrics, SaliencyAgreement, roc_auc
 from .models import create_model, feature_size, parameter_count
 from .tv_models import PretrainedError, load_pretrained
@@ -170,6 +170,12 @@ class Trainer:
         self.train_saliency = torch.cat([saliency_at_cam_size(tr.saliency_rows(c), self.cam_size) for c in tr.chunks()]).to(device) if self.cyborg else None
         self.attribution_loss = self.loss_kind in ("cyborg",) + RAO_LOSSES and not self.cyborg
         self.train_human = tr.saliency.to(device) if self.attribution_loss or self.loss_kind == "rrr" else None
+        # RRR / RRR*'s irrelevant region A (guidance.irrelevant): {H = 0}, or the data's shortcut masks
+        self.train_irrelevant = None
+        if self.loss_kind in ("rrr", "rrr_star"):
+            if g["irrelevant"] == "shortcut" and not bool(tr.shortcut.any()):
+                raise ConfigError("guidance.irrelevant = shortcut, but this data set marks no shortcut region (only builtin(\"decoy-mnist\") does)")
+            self.train_irrelevant = irrelevant_region(g["irrelevant"], tr.saliency, tr.shortcut).to(device)
         # EPG / IoU explain with the guidance attribution, else the CAM, else input×gradient (mlp)
         self.eval_attribution = ((g["attribution"], g["layer"]) if self.loss_kind in ("cyborg",) + RAO_LOSSES
                                  else ("cam", "final") if self.has_cam else ("ixg", "input"))
@@ -234,13 +240,15 @@ class Trainer:
         if self.loss_kind == "rrr":
             x_raw = x_raw.detach().requires_grad_(True)
             logits, _, _ = self.forward_guided(net, self.prep(x_raw))
-            per_image = rrr_per_image(input_gradients(logits, x_raw).float(), human)
+            per_image = rrr_per_image(input_gradients(logits, x_raw).float(), human, self.train_irrelevant[idx_d])
             return (logits, *lambda_loss(logits, labels, per_image, guided, g["lambda"], norm))
         logits, maps = self.attribution(net, x_raw, labels, create_graph=True)
         if self.loss_kind == "cyborg":
             mse = ((normalize_maps(maps) - saliency_at_cam_size(human, maps.shape[-1])) ** 2).mean(dim=(1, 2))
             return (logits, *cyborg_from_mse(logits, labels, mse, guided, g["alpha"], norm))
-        per_image = rao_per_image(self.loss_kind, maps, human_mask(human))
+        # RRR* penalises â outside M, so M = 1 − A (= human_mask with irrelevant = unannotated)
+        mask = 1 - self.train_irrelevant[idx_d] if self.loss_kind == "rrr_star" else human_mask(human)
+        per_image = rao_per_image(self.loss_kind, maps, mask)
         return (logits, *lambda_loss(logits, labels, per_image, guided, g["lambda"], norm))
 
     def prep(self, x):
@@ -443,7 +451,7 @@ def run_training(ctx, config, data, times, dist=None):
     model = trainer.describe_model()
     g = config["guidance"]
     loss_desc = ("cross-entropy" if g["loss"] == "none" else f"cyborg (alpha {g['alpha']:g}, {g['attribution']} at {g['layer']})" if g["loss"] == "cyborg"
-                 else f"rrr (lambda {g['lambda']:g}, input gradients)" if g["loss"] == "rrr" else f"{g['loss']} (lambda {g['lambda']:g}, {g['attribution']} at {g['layer']})")
+                 else f"rrr (lambda {g['lambda']:g}, input gradients{' on the shortcut' if g['irrelevant'] == 'shortcut' else ''})" if g["loss"] == "rrr" else f"{g['loss']} (lambda {g['lambda']:g}, {g['attribution']} at {g['layer']})")
     ctx.log("info", f"model {model['arch']}: {model['parameters']} parameters; {loss_desc}; {epochs} epochs × {spe} steps of {batch}; {torch.get_num_threads()} thread(s); {trainer.feed_description()}")
     if trainer.pretrained_note:
         ctx.log("info", trainer.pretrained_note)
