@@ -6,25 +6,52 @@
 import type { Block, Value } from './ast';
 import { unitName } from './ast';
 import { applicabilityOf, keyApplies, type Analysis, type ExperimentModel } from './validate';
-import { EXPERIMENT_SCHEMA, lookupOwn, type BlockSchema, type KeySchema, type ValueType } from './schema';
+import { EXPERIMENT_SCHEMA, keySchemaAt, lookupOwn, type BlockSchema, type KeySchema, type ValueType } from './schema';
+import { runsNamed } from './sweep';
 import { parseValueText, type Json } from './values';
 
 export interface ResolvedExperiment {
   name: string;
   /** The experiments it extends, nearest first. */
   extends: string[];
+  /*
+   * A run of a sweep also has `sweep: {of, point}`: the experiment with the sweep block
+   * and the swept values of this run by key path (`{"guidance.alpha": 0.1, "seed": 1}`,
+   * values as in the rest of this JSON), which reports group runs by (report/seed-groups.ts).
+   */
   [key: string]: Json;
 }
 
-/** Resolves one experiment of an analysis. Returns undefined when the file has errors in that experiment's chain. */
+/** `resolved.json`'s `sweep` of a run of a sweep. */
+export interface ResolvedSweep {
+  [key: string]: Json;
+  of: string;
+  point: { [path: string]: Json };
+}
+
+/**
+ * Resolves one run of an analysis: a plain experiment, or one run of a sweep by its
+ * run name (`methods@alpha=0.1,seed=1`; dsl/sweep.ts). Returns undefined when the file
+ * has errors in that experiment's chain, and for the name of a sweep itself, which
+ * stands for several runs (`runsNamed` lists them).
+ */
 export function resolveExperiment(analysis: Analysis, name: string): ResolvedExperiment | undefined {
-  const model = analysis.experiments.get(name);
+  const model = runsNamed(analysis.experiments, name)?.find((m) => m.name === name);
   if (!model) return undefined;
   const chainSpans = model.chain.map((e) => [e.start, e.end]);
   const hasError = analysis.diagnostics.some((d) => d.severity === 'error' && chainSpans.some(([s, e]) => d.start >= s && d.start <= e));
   if (hasError) return undefined;
   const body = resolveBlock(EXPERIMENT_SCHEMA, [], model, applicabilityOf(model));
-  return { name, extends: model.chain.slice(1).map((e) => e.name?.name ?? ''), ...body };
+  const resolved: ResolvedExperiment = { name, extends: model.chain.slice(1).map((e) => e.name?.name ?? ''), ...body };
+  if (model.sweep) {
+    const point: { [path: string]: Json } = {};
+    for (const v of model.sweep.values) {
+      const ks = keySchemaAt(v.axis.path);
+      if (ks) point[v.axis.path] = toJson(v.item, ks.type);
+    }
+    resolved.sweep = { of: model.sweep.of, point } satisfies ResolvedSweep;
+  }
+  return resolved;
 }
 
 /** Keys that do not apply (e.g. `lambda` with `loss = cyborg`) are left out, so engines never see them. */
@@ -37,7 +64,8 @@ function resolveBlock(schema: BlockSchema, prefix: string[], model: ExperimentMo
     const v = set ?? defaultValue(ks, model);
     if (v) out[key] = toJson(v, ks.type);
   }
-  for (const [name, sub] of Object.entries(schema.blocks ?? {})) out[name] = resolveBlock(sub, [...prefix, name], model, current);
+  // a sweep block is not a setting: a run records its swept values as `sweep` (above)
+  for (const [name, sub] of Object.entries(schema.blocks ?? {})) if (!sub.sweep) out[name] = resolveBlock(sub, [...prefix, name], model, current);
   return out;
 }
 
