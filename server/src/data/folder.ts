@@ -3,18 +3,24 @@
 //   <root>/images/…            PNG or JPEG, flat or one sub-folder per class
 //   <root>/labels.csv          file,label[,split]   (optional when class sub-folders are used)
 //   <root>/saliency/<base>.png grayscale human saliency map, same base name as its image
+//   <root>/boxes.json          with `annotation = boxes`: boxes per image (data/boxes.ts)
 //
+// A labels.csv row may give several labels separated by ';' (`img.png,cat;dog`): the data
+// set is then multi-label (`multiLabels`, the first label in `labels`).
 // decoded with pngjs / jpeg-js (pure JavaScript: nothing to download or compile), resized
 // bilinearly to the experiment's image size and split into train / validation / test.
 // A corrupt image is skipped with a warning naming its path; a corrupt or missing saliency
 // map leaves that image without human saliency (a warning for corrupt ones). Nothing here
-// throws for bad data except when no usable image is left.
+// throws for bad data except when no usable image is left, or a bad boxes.json (each of its
+// problems named by file and line: boxes are the training signal, a silently dropped box
+// would change the experiment).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { baseName, isImageFile } from '../dsl/files';
+import { baseName, DataScanner, isImageFile, LABEL_SEPARATOR } from '../dsl/files';
+import { matchBoxes, parseBoxes, scaleBox, fillMask, type Box, type PixelBox } from './boxes';
 import type { ImageSet, ImageSplits } from './image-set';
 import { resizeBilinear } from './resize';
 import { createRng } from './rng';
@@ -25,6 +31,8 @@ export interface FolderOptions {
   images?: string;
   labels?: string;
   saliency?: string;
+  /** With `annotation = boxes`: the boxes file (relative to root); the masks replace saliency maps. */
+  boxes?: string;
   imageSize: number;
   seed: number;
   valFraction: number;
@@ -33,6 +41,8 @@ export interface FolderOptions {
 
 export interface FolderData extends ImageSplits {
   classNames: string[];
+  /** Some image has several labels (then every split has `multiLabels`). */
+  multiLabel: boolean;
   /** Problems found while loading, each naming a file. */
   warnings: string[];
 }
@@ -89,7 +99,10 @@ function isGray(d: Decoded): boolean {
 
 interface Labelled {
   file: string;
+  /** The first label (the one stratified splits and single-label code use). */
   label: string;
+  /** Every label, in the order written, without repeats. */
+  labels: string[];
   split?: 'train' | 'val' | 'test';
 }
 
@@ -110,7 +123,12 @@ function listLabelled(imagesDir: string, labelsFile: string, warnings: string[])
         warnings.push(`${labelsFile}:${i + 1}: split must be train, val or test (found "${cols[2]}"), skipped`);
         return;
       }
-      out.push({ file: cols[0], label: cols[1], split: split as Labelled['split'] });
+      const labels = [...new Set(cols[1].split(LABEL_SEPARATOR).map((l) => l.trim()).filter((l) => l))];
+      if (labels.length === 0) {
+        warnings.push(`${labelsFile}:${i + 1}: no label (labels are separated by "${LABEL_SEPARATOR}"), skipped`);
+        return;
+      }
+      out.push({ file: cols[0], label: labels[0], labels, split: split as Labelled['split'] });
     });
     return out;
   }
@@ -118,7 +136,7 @@ function listLabelled(imagesDir: string, labelsFile: string, warnings: string[])
   const out: Labelled[] = [];
   for (const e of fs.readdirSync(imagesDir, { withFileTypes: true })) {
     if (!e.isDirectory()) continue;
-    for (const f of fs.readdirSync(path.join(imagesDir, e.name)).sort()) if (isImageFile(f)) out.push({ file: `${e.name}/${f}`, label: e.name });
+    for (const f of fs.readdirSync(path.join(imagesDir, e.name)).sort()) if (isImageFile(f)) out.push({ file: `${e.name}/${f}`, label: e.name, labels: [e.name] });
   }
   if (out.length === 0) throw new DataError(`No labels: ${labelsFile} does not exist and ${imagesDir} has no class sub-folders.`);
   return out;
@@ -131,10 +149,12 @@ export function loadFolder(o: FolderOptions): FolderData {
   if (!fs.existsSync(imagesDir)) throw new DataError(`Images folder not found: ${imagesDir}`);
   const warnings: string[] = [];
   const entries = listLabelled(imagesDir, labelsFile, warnings);
+  const boxesFile = o.boxes !== undefined ? path.resolve(o.root, o.boxes) : undefined;
+  const boxEntries = boxesFile ? readBoxes(boxesFile) : undefined;
 
-  // maps by base name (flat, or mirroring class sub-folders)
+  // maps by base name (flat, or mirroring class sub-folders); boxes replace them
   const maps = new Map<string, string>();
-  if (fs.existsSync(saliencyDir)) {
+  if (!boxesFile && fs.existsSync(saliencyDir)) {
     for (const e of fs.readdirSync(saliencyDir, { withFileTypes: true })) {
       if (e.isFile() && isImageFile(e.name)) maps.set(baseName(e.name), path.join(saliencyDir, e.name));
       else if (e.isDirectory()) for (const f of fs.readdirSync(path.join(saliencyDir, e.name))) if (isImageFile(f)) maps.set(baseName(f), path.join(saliencyDir, e.name, f));
@@ -164,9 +184,11 @@ export function loadFolder(o: FolderOptions): FolderData {
   }
   if (decoded.length === 0) throw new DataError(`No readable images in ${imagesDir}${warnings.length ? ` (${warnings.length} problems, first: ${warnings[0]})` : ''}.`);
 
-  const classNames = [...new Set(decoded.map((d) => d.entry.label))].sort();
+  const classNames = [...new Set(decoded.flatMap((d) => d.entry.labels))].sort();
+  const multiLabel = decoded.some((d) => d.entry.labels.length > 1);
   const channels: 1 | 3 = decoded.every((d) => isGray(d.image)) ? 1 : 3;
   const size = o.imageSize;
+  const boxes = boxesFile && boxEntries ? pixelBoxes(boxesFile, boxEntries, imagesDir, entries, decoded, classNames, size, warnings) : undefined;
   const all: ImageSet = {
     images: new Float32Array(decoded.length * size * size * channels),
     channels,
@@ -183,6 +205,20 @@ export function loadFolder(o: FolderOptions): FolderData {
     toPixels(d.image, channels, size, all.images, i * size * size * channels);
     if (d.map) toPixels(d.map, 1, size, all.saliency, i * size * size);
   });
+  if (multiLabel) {
+    all.multiLabels = new Uint8Array(decoded.length * classNames.length);
+    decoded.forEach((d, i) => d.entry.labels.forEach((l) => (all.multiLabels![i * classNames.length + classNames.indexOf(l)] = 1)));
+  }
+  if (boxes) {
+    // the human map of an image is the mask of its (first) label; multi-label training builds
+    // the mask of each sampled class from `boxes` itself. Guided: has a box of that label
+    // (single-label), or any box (multi-label: the sampled class decides per step).
+    all.boxes = boxes;
+    boxes.forEach((b, i) => {
+      const own = fillMask(b, all.labels[i], size, all.saliency, i * size * size);
+      all.hasSaliency![i] = (multiLabel ? b.length > 0 : own) ? 1 : 0;
+    });
+  }
 
   // splits: the CSV's split column where given, else stratified by seed
   const rng = createRng(o.seed, 7);
@@ -195,7 +231,55 @@ export function loadFolder(o: FolderOptions): FolderData {
     idx = stratifiedSplit(all.labels, classNames.length, { testCount, valFraction: o.valFraction }, rng);
   }
   if (idx.train.length === 0) throw new DataError(`No training images left in ${o.root} after the split.`);
-  return { train: subset(all, idx.train), val: subset(all, idx.val), test: subset(all, idx.test), classes: classNames.length, classNames, warnings };
+  return { train: subset(all, idx.train), val: subset(all, idx.val), test: subset(all, idx.test), classes: classNames.length, classNames, multiLabel, warnings };
+}
+
+/** Reads and parses boxes.json; throws DataError naming every problem's line. */
+function readBoxes(file: string): ReturnType<typeof parseBoxes>['entries'] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new DataError(`Boxes file not found or unreadable: ${file} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}). Set \`boxes = "…"\` in the data block to its path inside the data folder.`);
+  }
+  const { entries, problems } = parseBoxes(text);
+  if (problems.length) throw boxError(file, problems);
+  return entries;
+}
+
+function boxError(file: string, problems: { line: number; column?: number; message: string }[]): DataError {
+  const shown = problems.slice(0, 5).map((p) => `  ${file}:${p.line}${p.column ? `:${p.column}` : ''}: ${p.message}`);
+  const more = problems.length > shown.length ? `\n  … and ${problems.length - shown.length} more` : '';
+  return new DataError(`${problems.length} problem${problems.length > 1 ? 's' : ''} in the boxes file (docs/dsl.md, "boxes.json"):\n${shown.join('\n')}${more}`);
+}
+
+/** Every decoded image's boxes at the training size (a box without a label belongs to every label of its image). */
+function pixelBoxes(
+  file: string,
+  boxEntries: ReturnType<typeof parseBoxes>['entries'],
+  imagesDir: string,
+  entries: Labelled[],
+  decoded: { entry: Labelled; image: Decoded }[],
+  classNames: string[],
+  size: number,
+  warnings: string[],
+): PixelBox[][] {
+  const sizes = new Map(decoded.map((d) => [d.entry.file, { width: d.image.width, height: d.image.height }]));
+  // any image of the folder may have boxes (one labels file may list only some of them)
+  const images = [...new Set([...new DataScanner().scanImages(imagesDir).images, ...entries.map((e) => e.file)])];
+  const { byImage, problems } = matchBoxes(boxEntries, { images, classes: classNames, sizeOf: (f) => sizes.get(f) });
+  if (problems.length) throw boxError(file, problems);
+  return decoded.map((d) => {
+    const out: PixelBox[] = [];
+    for (const b of byImage.get(d.entry.file) ?? ([] as Box[])) {
+      for (const label of b.label !== undefined ? [b.label] : d.entry.labels) {
+        const px = scaleBox(b, d.image.width, d.image.height, size, classNames.indexOf(label));
+        if (px) out.push(px);
+        else warnings.push(`${file}:${b.line}: the box [${b.x0}, ${b.y0}, ${b.x1}, ${b.y1}] of "${d.entry.file}" lies in the part of the ${d.image.width}×${d.image.height} image the centre crop drops; it guides nothing`);
+      }
+    }
+    return out;
+  });
 }
 
 function subset(s: ImageSet, idx: Int32Array): ImageSet {
@@ -213,7 +297,12 @@ function subset(s: ImageSet, idx: Int32Array): ImageSet {
     decoyMask: new Uint8Array(idx.length * px),
     decoyShade: new Float32Array(idx.length),
   };
+  const k = s.multiLabels ? s.multiLabels.length / s.count : 0;
+  if (s.multiLabels) out.multiLabels = new Uint8Array(idx.length * k);
+  if (s.boxes) out.boxes = [];
   idx.forEach((src, i) => {
+    if (s.multiLabels) out.multiLabels!.set(s.multiLabels.subarray(src * k, (src + 1) * k), i * k);
+    if (s.boxes) out.boxes!.push(s.boxes[src]);
     out.images.set(s.images.subarray(src * ipx, (src + 1) * ipx), i * ipx);
     out.saliency.set(s.saliency.subarray(src * px, (src + 1) * px), i * px);
     out.labels[i] = s.labels[src];

@@ -1,6 +1,8 @@
 // In-memory image data as the training engines consume it: grayscale images, labels and one
 // human saliency map per image, all flat typed arrays (cheap to hand to tensors or workers).
 
+import type { PixelBox } from './boxes';
+
 export interface ImageSet {
   /** count × size × size × channels, row-major, channels last, values in [0, 1]. */
   images: Float32Array;
@@ -25,6 +27,10 @@ export interface ImageSet {
   files?: string[];
   /** Per image: the shade of its decoy in [0, 1], or -1 when it has none. */
   decoyShade: Float32Array;
+  /** Multi-label data sets only: count × classes, 1 where the image has that label (`labels` holds its first one). */
+  multiLabels?: Uint8Array;
+  /** `annotation = boxes` only: per image, its boxes in target pixels with their class (data/boxes.ts). */
+  boxes?: PixelBox[][];
 }
 
 export interface ImageSplits {

@@ -35,6 +35,8 @@ export interface DataSpec {
   images?: string;
   labels?: string;
   saliency?: string;
+  /** `annotation = boxes`: the boxes file inside the data folder (data/boxes.ts); absent: saliency maps. */
+  boxes?: string;
   missingSaliency: 'skip' | 'zeros';
   /** Caps from SGT_MAX_TRAIN_IMAGES / SGT_MAX_EVAL_IMAGES (null: none). */
   maxTrain: number | null;
@@ -47,6 +49,8 @@ export interface RunData {
   test: ImageSet;
   classes: number;
   classNames?: string[];
+  /** Several labels per image (labels.csv `cat;dog`): the splits carry `multiLabels`. */
+  multiLabel?: boolean;
   /** Per training image: 1 when its human map guides the model. */
   guided: Uint8Array;
   /** Training images in the annotated subset that have a map. */
@@ -71,6 +75,8 @@ export function headOf(set: ImageSet, n: number): ImageSet {
     hasSaliency: set.hasSaliency?.slice(0, n),
     files: set.files?.slice(0, n),
     decoyShade: set.decoyShade.slice(0, n),
+    ...(set.multiLabels ? { multiLabels: set.multiLabels.slice(0, (n * set.multiLabels.length) / set.count) } : {}),
+    ...(set.boxes ? { boxes: set.boxes.slice(0, n) } : {}),
   };
 }
 
@@ -104,6 +110,7 @@ export function guidedImages(train: ImageSet, annotated: number, seed: number, m
 export function loadRunSamples(spec: DataSpec): RunData {
   let splits: { train: ImageSet; val: ImageSet; test: ImageSet; classes: number };
   let classNames: string[] | undefined;
+  let multiLabel = false;
   let warnings: string[] = [];
   if (spec.source.type === 'builtin') {
     const build = spec.source.name === 'mnist' ? buildMnist : buildDecoyMnist;
@@ -114,6 +121,7 @@ export function loadRunSamples(spec: DataSpec): RunData {
       images: spec.images,
       labels: spec.labels,
       saliency: spec.saliency,
+      boxes: spec.boxes,
       imageSize: spec.imageSize,
       seed: spec.seed,
       valFraction: spec.valSplit,
@@ -121,9 +129,10 @@ export function loadRunSamples(spec: DataSpec): RunData {
     });
     splits = folder;
     classNames = folder.classNames;
+    multiLabel = folder.multiLabel;
     warnings = folder.warnings;
   }
   const train = headOf(splits.train, spec.maxTrain ?? Infinity);
   const { guided, annotatedCount } = guidedImages(train, spec.annotated, spec.seed, spec.missingSaliency);
-  return { train, val: headOf(splits.val, spec.maxEval ?? Infinity), test: headOf(splits.test, spec.maxEval ?? Infinity), classes: splits.classes, classNames, guided, annotatedCount, warnings };
+  return { train, val: headOf(splits.val, spec.maxEval ?? Infinity), test: headOf(splits.test, spec.maxEval ?? Infinity), classes: splits.classes, classNames, ...(multiLabel ? { multiLabel } : {}), guided, annotatedCount, warnings };
 }

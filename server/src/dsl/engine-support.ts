@@ -29,3 +29,13 @@ export function torchOnlyGuidance(g: GuidanceSettings): TorchOnlyGuidance | unde
   if (attribution !== 'cam') return { key: 'guidance.attribution', setting: `attribution = ${attribution}` };
   return undefined;
 }
+
+/**
+ * Data only the torch engine trains: a multi-label data set (labels.csv `cat;dog`), which
+ * needs sigmoid outputs, binary cross-entropy and a sampled target class per image
+ * (data/multi-label.ts); the tfjs engine's losses and metrics are single-label softmax.
+ * A message for the validator, or undefined when tfjs can.
+ */
+export function torchOnlyData(d: { multiLabel?: boolean }): string | undefined {
+  return d.multiLabel ? 'multi-label data (several labels per image in labels.csv)' : undefined;
+}

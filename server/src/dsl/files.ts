@@ -7,8 +7,21 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { matchBoxes, parseBoxes, type BoxProblem } from '../data/boxes';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
+
+/** Separates the labels of one image in labels.csv (`img.png,cat;dog`: a multi-label data set). */
+export const LABEL_SEPARATOR = ';';
+
+export interface BoxesScan {
+  /** Problems of boxes.json, each with its line (capped: the first ones). */
+  problems: BoxProblem[];
+  /** How many problems there were in all. */
+  problemCount: number;
+  /** Images with at least one usable box. */
+  boxedImages: number;
+}
 
 export interface FolderScan {
   /** Image paths relative to the images folder. */
@@ -108,8 +121,12 @@ export class DataScanner {
     });
   }
 
-  /** Distinct labels in a `file,label[,split]` CSV (header optional), or undefined when unreadable. */
-  csvLabels(file: string): { rows: number; labels: Set<string> } | undefined {
+  /**
+   * Distinct labels in a `file,label[,split]` CSV (header optional; several labels of one
+   * image separated by LABEL_SEPARATOR) and whether some image has several; undefined when
+   * unreadable.
+   */
+  csvLabels(file: string): { rows: number; labels: Set<string>; multiLabel: boolean } | undefined {
     return this.cached(`csv:${file}`, () => {
       let text: string;
       try {
@@ -119,15 +136,72 @@ export class DataScanner {
       }
       const labels = new Set<string>();
       let rows = 0;
+      let multiLabel = false;
       for (const [i, line] of text.split(/\r?\n/).entries()) {
         if (!line.trim()) continue;
         const cols = line.split(',');
         if (i === 0 && /^\s*(file|filename|image)\s*$/i.test(cols[0])) continue; // header
         rows++;
-        if (cols[1] !== undefined) labels.add(cols[1].trim());
+        if (cols[1] === undefined) continue;
+        const own = [...new Set(cols[1].split(LABEL_SEPARATOR).map((l) => l.trim()).filter((l) => l))];
+        if (own.length > 1) multiLabel = true;
+        for (const l of own) labels.add(l);
       }
-      return { rows, labels };
+      return { rows, labels, multiLabel };
     });
+  }
+
+  /**
+   * boxes.json checked against the images folder (data/boxes.ts: syntax, box shapes, unknown
+   * images, labels that are no class, boxes outside their image by its PNG / JPEG header).
+   */
+  scanBoxes(file: string, imagesDir: string, labelsFile: string | undefined): BoxesScan | undefined {
+    return this.cached(`boxes:${file}:${imagesDir}:${labelsFile ?? ''}`, () => {
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch {
+        return undefined;
+      }
+      const parsed = parseBoxes(text);
+      const csv = labelsFile ? this.csvLabels(labelsFile) : undefined;
+      const scan = this.scanImages(imagesDir);
+      const classes = csv ? [...csv.labels] : scan.classFolders.length ? scan.classFolders : undefined;
+      const matched = matchBoxes(parsed.entries, { images: scan.images, classes, sizeOf: (f) => imageDimensions(path.join(imagesDir, f)) });
+      const problems = [...parsed.problems, ...matched.problems].sort((a, b) => a.line - b.line);
+      return { problems: problems.slice(0, 20), problemCount: problems.length, boxedImages: [...matched.byImage.values()].filter((b) => b.length > 0).length };
+    });
+  }
+}
+
+/** Width and height from a PNG's IHDR or a JPEG's SOF marker, reading only the file's start; undefined when neither. */
+export function imageDimensions(file: string): { width: number; height: number } | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(65536);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    if (n >= 24 && buf.readUInt32BE(0) === 0x89504e47 && buf.toString('latin1', 12, 16) === 'IHDR') return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
+    if (n >= 4 && buf[0] === 0xff && buf[1] === 0xd8) {
+      let at = 2;
+      while (at + 9 < n) {
+        if (buf[at] !== 0xff) return undefined;
+        const marker = buf[at + 1];
+        if (marker === 0xff) {
+          at++;
+          continue;
+        }
+        const len = buf.readUInt16BE(at + 2);
+        // SOF0…SOF15 except DHT (C4), JPG (C8), DAC (CC)
+        if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return { width: buf.readUInt16BE(at + 7), height: buf.readUInt16BE(at + 5) };
+        at += 2 + len;
+      }
+    }
+    return undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
