@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { lastRunLensText, resultText, runItemText } from '../../client/src/run-labels';
 import { PLAIN } from '../../server/src/cli/report';
 import { formatRunsTable, toRow } from '../../server/src/cli/runs';
-import type { RunEvent } from '../../server/src/protocol';
+import type { Metrics, RunEvent } from '../../server/src/protocol';
 import { loadRun } from '../../server/src/report/load';
 import { keptMetrics, runInfo } from '../../server/src/runs/run-dir';
 
@@ -27,7 +27,7 @@ describe('kept metrics: one result per run everywhere', () => {
     const dir = path.join(tmp, 'decoy_ce-20260101-120000-abcd');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'resolved.json'), JSON.stringify({ name: 'decoy_ce', seed: 1 }));
-    const byEpoch = [
+    const byEpoch: Array<Record<'val' | 'test', Metrics>> = [
       { val: { accuracy: 0.8, loss: 0.6 }, test: { accuracy: 0.7 } },
       { val: { accuracy: 0.95, loss: 0.2 }, test: { accuracy: 0.9, saliency_corr: 0.6 } },
       { val: { accuracy: 0.85, loss: 0.5 }, test: { accuracy: 0.75, saliency_corr: 0.4 } },

@@ -4,6 +4,7 @@
  * final numbers side by side, the settings that differ, training curves and CAM
  * overlays. Every string from a run directory is escaped (html.ts).
  */
+import { CAM_PROBE_COUNT, CAM_PROBE_SEED } from '../data/cam-probe';
 import { METRICS } from '../dsl/schema';
 import { escapeHtml, REPORT_CSP } from './html';
 import { isObject, type RunData } from './load';
@@ -217,6 +218,8 @@ function seedSection(runs: Run[]): string {
       rows.push(row(`${escapeHtml(split)} ${escapeHtml(m)}`, cells.map((c) => (c && c.n > 0 ? `<span class="${c.mean === best ? 'best' : ''}">${escapeHtml(formatMeanSd(c))}</span>` : '<span class="muted">–</span>')), 'num'));
     }
   }
+  const withConsistency = groups.some((g) => g.consistency);
+  if (withConsistency) rows.push(consistencyRow(groups));
   const head = groups.map((g) => g.runs.map((r) => labelOf.get(r.id)).filter((r): r is Run => r !== undefined));
   return `<section>
 <h2>Across seeds</h2>
@@ -225,7 +228,24 @@ function seedSection(runs: Run[]): string {
 <thead><tr><th></th>${head.map((rs) => `<th>${rs.map((r) => `<span class="swatch" style="background:${r.color}"></span>`).join('')}${escapeHtml([...new Set(rs.map((r) => r.experiment))].join(', '))}</th>`).join('')}</tr></thead>
 <tbody>${rows.join('\n')}</tbody>
 </table></div>
+${withConsistency ? `<p class="muted"><code>consistency</code>: how alike the runs' class activation maps are on the same ${CAM_PROBE_COUNT} images (the first test images of data seed ${CAM_PROBE_SEED}), at the checkpoint each run keeps: the mean over images of the mean Pearson correlation between the CAMs of every pair of runs; 1 = the same maps (docs/dsl.md, "Metrics").</p>` : ''}
 </section>`;
+}
+
+/** The `consistency` row of the seed table: a value per setting, or – with the reason as a tooltip. */
+function consistencyRow(groups: ReturnType<typeof groupBySetting>): string {
+  const values = groups.map((g) => (g.consistency?.ok ? g.consistency.value : undefined));
+  const best = bestValue(values, false);
+  return row(
+    'consistency',
+    groups.map((g) => {
+      const c = g.consistency;
+      if (!c) return '<span class="muted">–</span>';
+      if (!c.ok) return `<span class="muted" title="${escapeHtml(c.reason)}">– (${escapeHtml(c.reason)})</span>`;
+      return `<span class="${c.value === best ? 'best' : ''}" title="${escapeHtml(`${c.runs} runs, ${c.images} images`)}">${escapeHtml(c.value.toFixed(3))}</span>`;
+    }),
+    'num',
+  );
 }
 
 function splitIndex(s: string): number {

@@ -6,6 +6,8 @@
  *
  * The metrics of a run are those of the checkpoint it keeps (load.ts `kept`).
  */
+import { wantsConsistency } from '../data/cam-probe';
+import { consistencyOfRuns, type RunsConsistency } from '../runs/consistency';
 import type { RunData } from './load';
 import { settingRows } from './settings';
 
@@ -24,6 +26,11 @@ export interface SettingGroup {
   runs: RunData[];
   /** Per split, per metric. */
   metrics: Record<string, Record<string, MeanSd>>;
+  /**
+   * Cross-run CAM consistency of the group's runs (runs/consistency.ts), when it has several
+   * runs and one of them asks for `consistency`; `ok: false` says why it could not be computed.
+   */
+  consistency?: RunsConsistency;
 }
 
 export function meanSd(values: readonly number[]): MeanSd {
@@ -63,6 +70,7 @@ export function groupBySetting(runs: readonly RunData[]): SettingGroup[] {
       seeds: members.map((r) => (typeof r.resolved?.seed === 'number' ? r.resolved.seed : NaN)),
       runs: members,
       metrics,
+      ...(members.length > 1 && members.some((r) => wantsConsistency(r.resolved)) ? { consistency: consistencyOfRuns(members.map((r) => r.dir)) } : {}),
     };
   });
 }
