@@ -79,14 +79,17 @@ describe('torch engine data feed and preview thread', function () {
     const out = JSON.parse(runPython(python, [path.join(__dirname, 'feed_checks.py'), dir]).trim().split('\n').at(-1)!);
     assert.deepEqual(out, {
       table_exact: true,
-      reciprocal_differs: 126, // why the table: x · (1/255) misses float32(b/255) for 126 of the 256 codes
+      cpu_division_exact: true,
+      cpu_table_path_exact: true,
+      reciprocal_differs: 126, // why the table on CUDA: x · (1/255) misses float32(b/255) for 126 of the 256 codes
       float_passthrough: true,
       storage: ['memory', 'mapped'],
       mapped_is_memmap: true,
       stored_dtype: 'torch.uint8',
       memory_equals_mapped: true,
       feed_batches_equal: true,
-      feed_workers: 2,
+      feed_dtypes: ['torch.uint8', 'torch.float32'],
+      feed_workers: [2, 2],
     });
   });
 

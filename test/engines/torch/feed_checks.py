@@ -19,7 +19,10 @@ def main(directory):
     out = {}
     codes = torch.arange(256, dtype=torch.uint8)
     exact = (np.arange(256, dtype=np.float64) / 255).astype(np.float32)
-    out["table_exact"] = bool(np.array_equal(unit_float(codes).numpy(), exact)) and bool(np.array_equal(UNIT8_VALUES.numpy(), exact))
+    out["table_exact"] = bool(np.array_equal(UNIT8_VALUES.numpy(), exact))
+    # the CPU path divides: exact for every code (IEEE division is correctly rounded)
+    out["cpu_division_exact"] = bool(np.array_equal(unit_float(codes).numpy(), exact))
+    out["cpu_table_path_exact"] = bool(np.array_equal(UNIT8_VALUES.index_select(0, codes.int()).numpy(), exact))
     # what a multiplication by the reciprocal (CUDA's scalar division) would give instead
     out["reciprocal_differs"] = int((codes.float() * (1 / 255) != torch.from_numpy(exact)).sum())
     out["float_passthrough"] = unit_float(torch.tensor([0.25])).tolist() == [0.25]
@@ -38,20 +41,24 @@ def main(directory):
         same &= torch.equal(a.saliency, b.saliency) and torch.equal(a.labels, b.labels)
     out["memory_equals_mapped"] = bool(same)
 
-    # the workers' batches are the epoch's batches, in order, over two epochs (persistent workers)
+    # the workers' batches are the epoch's batches, in order, over two epochs (persistent
+    # workers), as stored (for a GPU) or decoded by the workers (CPU training)
     tr = mapped.train
-    feed = BatchFeed(tr, 2, pin_memory=False)
-    ok = True
-    for epoch in range(2):
-        order = np.array(Rng(5, 2000 + epoch).shuffle(list(range(tr.count))), dtype=np.int64)
-        batches = [order[i:i + 7] for i in range(0, tr.count, 7)]
-        got = list(feed.epoch(batches))
-        ok &= len(got) == len(batches)
-        ok &= all(torch.equal(tr.to_input(g, torch.device("cpu")), mem.train.batch(torch.from_numpy(b), torch.device("cpu"))) for g, b in zip(got, batches))
-    pids = [w.pid for w in feed.loader._iterator._workers] if feed.loader._iterator is not None else []
-    feed.close()
+    ok, dtypes, workers = True, [], []
+    for decode in (False, True):
+        feed = BatchFeed(tr, 2, pin_memory=False, decode=decode)
+        for epoch in range(2):
+            order = np.array(Rng(5, 2000 + epoch).shuffle(list(range(tr.count))), dtype=np.int64)
+            batches = [order[i:i + 7] for i in range(0, tr.count, 7)]
+            got = list(feed.epoch(batches))
+            ok &= len(got) == len(batches)
+            ok &= all(torch.equal(tr.to_input(g, torch.device("cpu")), mem.train.batch(torch.from_numpy(b), torch.device("cpu"))) for g, b in zip(got, batches))
+        dtypes.append(str(got[0].dtype))
+        workers.append(len(feed.loader._iterator._workers))
+        feed.close()
     out["feed_batches_equal"] = bool(ok)
-    out["feed_workers"] = len(pids)
+    out["feed_dtypes"] = dtypes
+    out["feed_workers"] = workers
     print(json.dumps(out))
 
 

@@ -189,7 +189,8 @@ class Trainer:
         # training batches: read ahead by DataLoader workers from a memory-mapped data set (data.py);
         # a data set held in memory is indexed in this process, which is faster than any worker
         workers = config["train"]["workers"]
-        self.feed = BatchFeed(tr, workers, pin_memory=device.type == "cuda") if data.storage == "mapped" and workers > 0 else None
+        self.feed = (BatchFeed(tr, workers, pin_memory=device.type == "cuda", decode=device.type == "cpu")
+                     if data.storage == "mapped" and workers > 0 else None)
         self.overlays = OverlayRenderer(ctx, inline=os.environ.get("SGT_TORCH_PREVIEWS") == "inline")
 
     def feed_description(self):
