@@ -9,7 +9,7 @@ import { METRICS } from '../dsl/schema';
 import { escapeHtml, REPORT_CSP } from './html';
 import { isObject, type RunData } from './load';
 import { embedPng, type EmbeddedImage } from './overlays';
-import { formatMeanSd, groupBySetting } from './seed-groups';
+import { formatMeanSd, groupBySetting, groupLabel } from './seed-groups';
 import { sameSamples, settingRows } from './settings';
 import { formatDuration, formatMetric } from './format';
 import { barChart, lineChart, type BarGroup, type Series } from './svg-chart';
@@ -220,12 +220,16 @@ function seedSection(runs: Run[]): string {
   }
   const withConsistency = groups.some((g) => g.consistency);
   if (withConsistency) rows.push(consistencyRow(groups));
-  const head = groups.map((g) => g.runs.map((r) => labelOf.get(r.id)).filter((r): r is Run => r !== undefined));
+  const head = groups.map((g) => ({ label: groupLabel(g), runs: g.runs.map((r) => labelOf.get(r.id)).filter((r): r is Run => r !== undefined) }));
+  const sweeps = [...new Set(groups.flatMap((g) => g.sweep?.of ?? []))];
+  const sweepNote = sweeps.length
+    ? ` Runs of the sweep${sweeps.length > 1 ? 's' : ''} ${sweeps.map((s) => `<code>${escapeHtml(s)}</code>`).join(', ')} are grouped by their swept settings other than the seed (a column per combination).`
+    : '';
   return `<section>
 <h2>Across seeds</h2>
-<p class="muted">Runs whose settings differ only in the seed, as mean ± sample standard deviation over the seeds, at the checkpoint each run keeps (the best validation epoch with <code>checkpoint = best</code>; the test split plays no part in choosing it).</p>
+<p class="muted">Runs whose settings differ only in the seed, as mean ± sample standard deviation over the seeds, at the checkpoint each run keeps (the best validation epoch with <code>checkpoint = best</code>; the test split plays no part in choosing it).${sweepNote}</p>
 <div class="scroll"><table class="results">
-<thead><tr><th></th>${head.map((rs) => `<th>${rs.map((r) => `<span class="swatch" style="background:${r.color}"></span>`).join('')}${escapeHtml([...new Set(rs.map((r) => r.experiment))].join(', '))}</th>`).join('')}</tr></thead>
+<thead><tr><th></th>${head.map((h) => `<th title="${escapeHtml(h.runs.map((r) => r.experiment).join('\n'))}">${h.runs.map((r) => `<span class="swatch" style="background:${r.color}"></span>`).join('')}${escapeHtml(h.label)}</th>`).join('')}</tr></thead>
 <tbody>${rows.join('\n')}</tbody>
 </table></div>
 ${withConsistency ? `<p class="muted"><code>consistency</code>: how alike the runs' class activation maps are on the same ${CAM_PROBE_COUNT} images (the first test images of data seed ${CAM_PROBE_SEED}), at the checkpoint each run keeps: the mean over images of the mean Pearson correlation between the CAMs of every pair of runs; 1 = the same maps (docs/dsl.md, "Metrics").</p>` : ''}

@@ -4,6 +4,10 @@
  * mean ± sample standard deviation — how results over seeds are reported in papers, and
  * what makes a difference between two settings believable (or not).
  *
+ * Runs of a sweep (dsl/sweep.ts; resolved.json `sweep: {of, point}`) group the same way,
+ * one group per combination of the swept keys other than the seed, and the group is
+ * labelled by those values (`loss=cyborg, alpha=0.1`) instead of its runs' names.
+ *
  * The metrics of a run are those of the checkpoint it keeps (load.ts `kept`).
  */
 import { wantsConsistency } from '../data/cam-probe';
@@ -31,6 +35,11 @@ export interface SettingGroup {
    * runs and one of them asks for `consistency`; `ok: false` says why it could not be computed.
    */
   consistency?: RunsConsistency;
+  /**
+   * When every run of the group comes from a sweep: the sweeps (`of`) and the swept values
+   * other than the seed, as the run names write them (`[['loss', 'cyborg'], ['alpha', '0.1']]`).
+   */
+  sweep?: { of: string[]; values: Array<[string, string]> };
 }
 
 export function meanSd(values: readonly number[]): MeanSd {
@@ -71,8 +80,37 @@ export function groupBySetting(runs: readonly RunData[]): SettingGroup[] {
       runs: members,
       metrics,
       ...(members.length > 1 && members.some((r) => wantsConsistency(r.resolved)) ? { consistency: consistencyOfRuns(members.map((r) => r.dir)) } : {}),
+      ...sweepOfGroup(members),
     };
   });
+}
+
+/** The swept settings of a run without its seed, read from its name (`methods@loss=cyborg,alpha=0.1,seed=1`; dsl/sweep.ts sweepRunName). */
+function sweptValues(run: RunData): { of: string; values: Array<[string, string]> } | undefined {
+  const sweep = run.resolved?.sweep;
+  if (!sweep || typeof sweep !== 'object' || Array.isArray(sweep)) return undefined;
+  const of = (sweep as Record<string, unknown>).of;
+  const at = run.experiment.indexOf('@');
+  if (typeof of !== 'string' || at < 0) return undefined;
+  const values = run.experiment
+    .slice(at + 1)
+    .split(',')
+    .filter((part) => part.includes('='))
+    .map((part): [string, string] => [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)])
+    .filter(([key]) => key !== 'seed');
+  return { of, values };
+}
+
+function sweepOfGroup(members: readonly RunData[]): Pick<SettingGroup, 'sweep'> {
+  const swept = members.map(sweptValues);
+  if (swept.some((s) => s === undefined)) return {};
+  return { sweep: { of: [...new Set(swept.map((s) => s!.of))], values: swept[0]!.values } };
+}
+
+/** A group's column label: its swept values (`loss=cyborg · alpha=0.1`; `all runs` when only the seed is swept), else its experiments' names. */
+export function groupLabel(g: SettingGroup): string {
+  if (g.sweep) return g.sweep.values.length ? g.sweep.values.map(([k, v]) => `${k}=${v}`).join(' · ') : g.sweep.of.join(', ');
+  return g.experiments.join(', ');
 }
 
 /** `0.912 ± 0.013` (sd omitted for a single run). */

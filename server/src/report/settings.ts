@@ -5,8 +5,8 @@
  */
 import { isObject } from './load';
 
-/** Keys that describe where a run came from rather than what it trains. */
-const NOT_SETTINGS = new Set(['name', 'extends', 'baseDir', 'file']);
+/** Keys that describe where a run came from rather than what it trains (`sweep` repeats swept settings that are rows of their own). */
+const NOT_SETTINGS = new Set(['name', 'extends', 'baseDir', 'file', 'sweep']);
 
 export interface SettingRow {
   path: string;
