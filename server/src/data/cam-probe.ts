@@ -51,6 +51,16 @@ export function wantsConsistency(resolved: unknown): boolean {
   return Array.isArray(evaluate?.metrics) && evaluate.metrics.includes('consistency');
 }
 
+/** Writes a probe export (`sgt-cam-probe/1`) into `dir` (created): images.npy, labels.npy, then meta.json. */
+export function writeCamProbe(dir: string, probe: ImageSet, key: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+  writeNpy(path.join(dir, 'images.npy'), probe.images, [probe.count, probe.size, probe.size, probe.channels]);
+  writeNpy(path.join(dir, 'labels.npy'), probe.labels, [probe.count]);
+  // meta.json last: its presence means the folder is complete
+  const meta = { format: CAM_PROBE_FORMAT, key, dataSeed: CAM_PROBE_SEED, count: probe.count, size: probe.size, channels: probe.channels, sha256: probeFingerprint(probe) };
+  fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+}
+
 function complete(dir: string, key: string): boolean {
   try {
     const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { format?: string; key?: string };
@@ -73,12 +83,7 @@ export function exportCamProbe(runDir: string, resolved: unknown, env: NodeJS.Pr
   const probe = loadCamProbe(spec);
   const tmp = `${dir}.${process.pid}.${crypto.randomBytes(3).toString('hex')}.tmp`;
   try {
-    fs.mkdirSync(tmp, { recursive: true });
-    writeNpy(path.join(tmp, 'images.npy'), probe.images, [probe.count, probe.size, probe.size, probe.channels]);
-    writeNpy(path.join(tmp, 'labels.npy'), probe.labels, [probe.count]);
-    // meta.json last: its presence means the folder is complete
-    const meta = { format: CAM_PROBE_FORMAT, key, dataSeed: CAM_PROBE_SEED, count: probe.count, size: probe.size, channels: probe.channels, sha256: probeFingerprint(probe) };
-    fs.writeFileSync(path.join(tmp, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+    writeCamProbe(tmp, probe, key);
     fs.rmSync(dir, { recursive: true, force: true });
     try {
       fs.renameSync(tmp, dir);

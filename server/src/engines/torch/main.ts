@@ -15,6 +15,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { exportCamProbe } from '../../data/cam-probe';
 import { exportRunData } from '../../data/export';
 import type { RunEvent } from '../../protocol';
 import { RUN_FILES, RunWriter } from '../../runs/run-dir';
@@ -61,9 +62,12 @@ async function main(): Promise<number> {
   }
 
   let data;
+  let camProbe: string | undefined;
   try {
     const resolved: unknown = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.resolved), 'utf8'));
     data = exportRunData(runDir, resolved, process.env);
+    // `consistency` wanted: the CAM probe's images for the CAM file (data/cam-probe.ts, sgt_torch/cam_file.py)
+    camProbe = exportCamProbe(runDir, resolved, process.env);
   } catch (e) {
     return fail(runDir, `cannot prepare the data set: ${(e as Error).message}`);
   }
@@ -81,6 +85,7 @@ async function main(): Promise<number> {
     PYTHONUNBUFFERED: '1',
     SGT_TORCH_LAUNCHER_PID: String(process.pid),
     SGT_TORCH_EXPORT_SECONDS: data.seconds.toFixed(3),
+    ...(camProbe ? { SGT_TORCH_CAM_PROBE: camProbe } : {}),
   };
   const pyArgs = ['-m', 'sgt_torch', '--run-dir', runDir, '--data', data.dir, ...(resume ? ['--resume'] : [])];
   return new Promise<number>((resolve) => {

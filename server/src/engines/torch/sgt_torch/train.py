@@ -17,6 +17,7 @@ import torch
 
 from .attribution import attribution_maps, input_gradients
 from .cam import cam_targets, normalize_maps, normalized_cam, resize_maps, saliency_at_cam_size
+from .cam_file import load_cam_probe, probe_cams, write_cam_file
 from .checkpoint import read_last_pointer, restore_checkpoint, save_checkpoint
 from .config import ConfigError
 from .distributed import Dist, shard_bounds
@@ -31,7 +32,7 @@ from .rng import Rng
 
 STEP_EVENT_EVERY = 10
 SHUFFLE_STREAM_BASE = 2000
-SUPPORTED_METRICS = ("accuracy", "auc", "saliency_mse", "saliency_corr", "epg", "iou")
+SUPPORTED_METRICS = ("accuracy", "auc", "saliency_mse", "saliency_corr", "epg", "iou", "consistency")
 
 
 class CancelledError(Exception):
@@ -186,6 +187,8 @@ class Trainer:
         n_prev = min(config["preview"]["samples"], preview_from.count) if preview_from else 0
         self.preview_set = (preview_from, n_prev) if preview_from is not None and n_prev > 0 and self.has_cam else None
         self.metrics_wanted = set(config["evaluate"]["metrics"])
+        # `consistency`: the kept checkpoint's CAMs on the CAM probe the launcher exported (cam_file.py)
+        self.cam_probe = load_cam_probe() if "consistency" in self.metrics_wanted and self.has_cam else None
         # training batches: read ahead by DataLoader workers from a memory-mapped data set (data.py);
         # a data set held in memory is indexed in this process, which is faster than any worker
         workers = config["train"]["workers"]
@@ -265,6 +268,11 @@ class Trainer:
             notes.append(f"auc needs a binary task (this one has {self.data.classes} classes); skipped")
         if self.has_cam and self.cam_size == 1:
             notes.append(f"{self.config['model']['arch']} has a 1×1 CAM at {self.data.train.size} px: a single value is a flat map, so the CAM carries no spatial information (guidance and saliency agreement are degenerate); use larger images")
+        if "consistency" in self.metrics_wanted:
+            if not self.has_cam:
+                notes.append(f"{self.config['model']['arch']} has no CAM: no CAM file, so no consistency")
+            elif self.cam_probe is None:
+                notes.append("no CAM probe was exported (SGT_TORCH_CAM_PROBE; the launcher sets it): no CAM file, so no consistency")
         if not self.has_cam:
             arch = self.config["model"]["arch"]
             if self.metrics_wanted & {"saliency_mse", "saliency_corr"}:
@@ -524,6 +532,10 @@ def run_training(ctx, config, data, times, dist=None):
         if is_best:
             best = {"epoch": epoch, "step": step, "score": score, "manifest": ""}
         history.append({"epoch": epoch, "step": step, "metrics": metrics})
+        # the CAM file follows the weights the run keeps; written before the checkpoint, so a
+        # run killed in between recomputes it on resume
+        if trainer.cam_probe is not None and (is_best if config["train"]["checkpoint"] == "best" else epoch == epochs):
+            write_cam_file(ctx.run_dir, epoch, step, trainer.cam_probe, probe_cams(trainer, trainer.cam_probe))
         rel = save_checkpoint(ctx.writer, trainer.model, trainer.optimizer, config["model"]["arch"], {
             "epoch": epoch, "step": step, "optimizer": {"type": config["train"]["optimizer"]["type"], "t": step},
             "rng": {"seed": config["seed"], "shuffleStreamBase": SHUFFLE_STREAM_BASE, "nextEpoch": epoch},
