@@ -589,6 +589,14 @@ describe('dsl validator', () => {
       });
     });
 
+    it('bad-boxes: a boxes.json problem, by line, on the `boxes` value (more in test/dsl/boxes.test.ts)', () => {
+      ws.write('data/images/a.png');
+      ws.write('data/labels.csv', 'a.png,cat\n');
+      ws.write('data/boxes.json', '{\n  "b.png": [[0, 0, 1, 1]]\n}');
+      const a = check(folderExp('data', '    annotation = boxes\n    boxes = "boxes.json"\n', 'energy'), opts());
+      expectOne(a, { code: 'bad-boxes', severity: 'error', text: '"boxes.json"', words: ['boxes.json:2:1: "b.png" is not an image of the data set'] });
+    });
+
     describe('workspace paths', () => {
       let outside: ReturnType<typeof tempDir>;
       beforeEach(() => {

@@ -15,6 +15,9 @@
  *   <split>-shortcut.npy      uint8 [N, S, S] 1 on the known shortcut (Decoy MNIST's swatch; ImageSet.decoyMask),
  *                             all 0 for data without one: RRR's `irrelevant = shortcut` region
  *   train-guided.npy          uint8 [N] (1: the map guides training)
+ *   <split>-multi-labels.npy  uint8 [N, classes], multi-label data only (meta multiLabel: true)
+ *   <split>-boxes.npy         int32 [B, 6] rows (image, class, x0, y0, x1, y1) in target pixels,
+ *                             end exclusive (data/boxes.ts), `annotation = boxes` only
  *
  * Where: built-in data sets are pure functions of their settings, so they are cached once
  * per settings (`<runs folder>/.cache/data/<sha256 of the settings>`, shared by runs,
@@ -50,7 +53,8 @@ export function dataSpec(resolved: unknown, runDir: string, env: NodeJS.ProcessE
   if (src.type === 'builtin' && (src.name === 'decoy-mnist' || src.name === 'mnist')) source = { type: 'builtin', name: src.name };
   else if (src.type === 'folder' && typeof src.path === 'string') source = { type: 'folder', path: src.path };
   else throw new DataSpecError(`data.source ${JSON.stringify(src)} is not supported (builtin("decoy-mnist"), builtin("mnist") or folder(…))`);
-  if (data.annotation !== undefined && data.annotation !== 'saliency') throw new DataSpecError(`data.annotation = ${String(data.annotation)} is not supported yet (use annotation = saliency)`);
+  if (data.annotation !== undefined && data.annotation !== 'saliency' && data.annotation !== 'boxes') throw new DataSpecError(`data.annotation = ${String(data.annotation)} is not supported (saliency or boxes)`);
+  if (data.annotation === 'boxes' && (source.type !== 'folder' || typeof data.boxes !== 'string')) throw new DataSpecError('data.annotation = boxes needs folder(…) data and `boxes = "boxes.json"`');
   const guidance = isObj(resolved.guidance) ? resolved.guidance : {};
   return {
     seed: num(resolved.seed, 0),
@@ -63,6 +67,7 @@ export function dataSpec(resolved: unknown, runDir: string, env: NodeJS.ProcessE
     images: optStr(data.images),
     labels: optStr(data.labels),
     saliency: optStr(data.saliency),
+    ...(data.annotation === 'boxes' ? { boxes: optStr(data.boxes) } : {}),
     missingSaliency: guidance.missing_saliency === 'zeros' ? 'zeros' : 'skip',
     maxTrain: envCap(env, 'SGT_MAX_TRAIN_IMAGES'),
     maxEval: envCap(env, 'SGT_MAX_EVAL_IMAGES'),
@@ -90,11 +95,21 @@ export function writeExport(dir: string, data: RunData, key: string): void {
     writeNpy(path.join(dir, `${split}-shortcut.npy`), s.decoyMask, [s.count, s.size, s.size]);
   }
   writeNpy(path.join(dir, 'train-guided.npy'), data.guided, [data.train.count]);
+  for (const split of ['train', 'val', 'test'] as const) {
+    const s = data[split];
+    if (data.multiLabel) writeNpy(path.join(dir, `${split}-multi-labels.npy`), s.multiLabels ?? new Uint8Array(0), [s.count, data.classes]);
+    if (s.boxes) {
+      const rows = s.boxes.flatMap((bs, i) => bs.map((b) => [i, b.cls, b.x0, b.y0, b.x1, b.y1]));
+      writeNpy(path.join(dir, `${split}-boxes.npy`), Int32Array.from(rows.flat()), [rows.length, 6]);
+    }
+  }
   const meta = {
     format: DATA_EXPORT_FORMAT,
     key,
     classes: data.classes,
     ...(data.classNames ? { classNames: data.classNames } : {}),
+    ...(data.multiLabel ? { multiLabel: true } : {}),
+    ...(data.train.boxes ? { boxes: true } : {}),
     size: data.train.size,
     channels: data.train.channels,
     counts: { train: data.train.count, val: data.val.count, test: data.test.count },

@@ -65,6 +65,7 @@ export const DIAGNOSTIC_CODES = {
   'no-images': 'A data folder with no images in it.',
   'no-labels': 'A data folder whose labels cannot be found.',
   'annotation-coverage': 'Fewer images have a human saliency map than `annotated` asks for.',
+  'bad-boxes': 'A problem in the boxes file (`boxes = "boxes.json"`): not JSON, a malformed box, an unknown image or label, a box outside its image.',
   'unknown-builtin': 'A built-in data set that does not exist.',
 } as const;
 

@@ -11,7 +11,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import type { Assignment, Block, CallValue, Experiment, Identifier, NumberValue, SgtFile, Span, Value } from './ast';
 import { unitName } from './ast';
 import type { Diagnostic, DiagnosticCode, Fix, Severity } from './diagnostics';
-import { torchOnlyGuidance } from './engine-support';
+import { torchOnlyData, torchOnlyGuidance } from './engine-support';
 import { DataScanner, baseName, isInside } from './files';
 import { parse, type ParseResult } from './parser';
 import {
@@ -779,6 +779,15 @@ class Validator {
     if (csv) summary.classes = csv.labels.size;
     else if (scan.classFolders.length >= 2) summary.classes = scan.classFolders.length;
     else report(labels.span, 'error', 'no-labels', `No labels: expected '${path.relative(baseDir, labels.abs)}' (columns file,label) or one sub-folder per class in '${path.relative(baseDir, images.abs)}'.`);
+    // multi-label labels.csv (`cat;dog`) and boxes.json: data/multi-label.ts, data/boxes.ts
+    const onlyTorch = torchOnlyData({ multiLabel: csv?.multiLabel });
+    if (onlyTorch && m.lookup('train.engine') === 'tfjs') {
+      this.rule(m, ['train.engine', 'data.labels', 'data.source'], 'error', 'incompatible', `The tfjs engine cannot train ${onlyTorch}: it trains single-label softmax classifiers. Set \`engine = torch\` (or \`auto\`): sigmoid outputs, binary cross-entropy and one sampled target class per image.`);
+    }
+    if (m.lookup('data.annotation') === 'boxes') {
+      this.checkBoxesFile(m, sub('boxes'), images.abs, csv ? labels.abs : undefined, baseDir, allowOutside, report, summary, own ? arg : undefined);
+      return;
+    }
 
     // human saliency coverage
     const loss = m.lookup('guidance.loss') ?? 'none';
@@ -798,6 +807,38 @@ class Validator {
       if (span) {
         this.report(span, 'warning', 'annotation-coverage', `Only ${summary.annotatedImages} of ${summary.images} images (${fmtPct(have)}) have a saliency map in '${path.relative(baseDir, saliency.abs)}', but annotated = ${fmtPct(wanted)}: the rest train on classification only. Lower 'annotated' or add maps.`);
       }
+    }
+  }
+
+  /** `boxes = "…"` with `annotation = boxes`: the file exists, and its problems (data/boxes.ts) by line; coverage as for saliency maps. */
+  private checkBoxesFile(
+    m: ExperimentModel,
+    boxes: { abs: string; span: Span } | undefined,
+    imagesDir: string,
+    labelsFile: string | undefined,
+    baseDir: string,
+    allowOutside: boolean,
+    report: (span: Span, sev: Severity, code: DiagnosticCode, msg: string) => void,
+    summary: DataSummary,
+    sourceSpan: Span | undefined,
+  ): void {
+    if (!boxes || !this.checkInsideWorkspace(boxes.abs, boxes.span, allowOutside, report)) return;
+    const name = path.relative(baseDir, boxes.abs);
+    if (this.scanner.kind(boxes.abs) !== 'file') {
+      report(boxes.span, 'error', 'path-not-found', `Boxes file '${name}' not found (looked in ${boxes.abs}; the path is relative to the data folder).`);
+      return;
+    }
+    const scan = this.scanner.scanBoxes(boxes.abs, imagesDir, labelsFile);
+    if (!scan) return;
+    const shown = scan.problems.slice(0, 5);
+    for (const p of shown) report(boxes.span, 'error', 'bad-boxes', `${name}:${p.line}:${p.column}: ${p.message}`);
+    if (scan.problemCount > shown.length) report(boxes.span, 'error', 'bad-boxes', `${name}: ${scan.problemCount - shown.length} more problems (run \`sgt check\` after fixing these).`);
+    summary.annotatedImages = scan.boxedImages;
+    const wanted = parseFloat(m.lookup('data.annotated') ?? '100');
+    const have = summary.images ? (100 * scan.boxedImages) / summary.images : 0;
+    const span = this.own(m, 'data.annotated')?.entry.value ?? sourceSpan ?? this.own(m, 'guidance.loss')?.entry.value;
+    if ((m.lookup('guidance.loss') ?? 'none') !== 'none' && have + 1e-9 < wanted && span) {
+      this.report(span, 'warning', 'annotation-coverage', `Only ${scan.boxedImages} of ${summary.images} images (${fmtPct(have)}) have boxes in '${name}', but annotated = ${fmtPct(wanted)}: the rest train on classification only. Lower 'annotated' or add boxes.`);
     }
   }
 

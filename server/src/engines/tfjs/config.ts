@@ -17,7 +17,7 @@ export interface EngineConfig {
   seed: number;
   baseDir: string;
   /** The sample-deciding settings of data/run-data.ts, and the input normalisation. */
-  data: Pick<DataSpec, 'source' | 'imageSize' | 'annotated' | 'valSplit' | 'testSplit' | 'images' | 'labels' | 'saliency'> & { normalize: NormalizeChoice };
+  data: Pick<DataSpec, 'source' | 'imageSize' | 'annotated' | 'valSplit' | 'testSplit' | 'images' | 'labels' | 'saliency' | 'boxes'> & { normalize: NormalizeChoice };
   model: { arch: Arch; width: number; hidden: number[] };
   guidance: { loss: 'none' | 'cyborg'; alpha: number; camClass: CamClass; missingSaliency: 'skip' | 'zeros' };
   train: {
@@ -73,9 +73,8 @@ export function parseConfig(raw: unknown, runDir: string): EngineConfig {
   if (source.type === 'builtin') src = { type: 'builtin', name: oneOf(str(source, 'name', 'data.source'), ['decoy-mnist', 'mnist'] as const, 'data.source builtin') };
   else if (source.type === 'folder') src = { type: 'folder', path: str(source, 'path', 'data.source') };
   else throw new ConfigError(`resolved.json: data.source.type must be builtin or folder, got ${String(source.type)}`);
-  if (data.annotation !== undefined && data.annotation !== 'saliency') {
-    throw new ConfigError(`data.annotation = ${String(data.annotation)} is not supported by the tfjs engine yet (use annotation = saliency)`);
-  }
+  const annotation = oneOf(str(data, 'annotation', 'data', 'saliency'), ['saliency', 'boxes'] as const, 'data.annotation');
+  if (annotation === 'boxes' && (src.type !== 'folder' || typeof data.boxes !== 'string')) throw new ConfigError('data.annotation = boxes needs folder(…) data and `boxes = "boxes.json"`');
 
   const arch = oneOf(str(model, 'arch', 'model', 'small_cnn'), TFJS_ARCHS, 'model.arch');
   const hidden = Array.isArray(model.hidden) ? model.hidden.map(Number) : [50, 30];
@@ -123,6 +122,8 @@ export function parseConfig(raw: unknown, runDir: string): EngineConfig {
       images: typeof data.images === 'string' ? data.images : undefined,
       labels: typeof data.labels === 'string' ? data.labels : undefined,
       saliency: typeof data.saliency === 'string' ? data.saliency : undefined,
+      // boxes become the human maps (data/boxes.ts), so CYBORG trains on them as on saliency maps
+      ...(annotation === 'boxes' ? { boxes: data.boxes as string } : {}),
       normalize: oneOf(str(data, 'normalize', 'data', 'none'), ['none', 'dataset', 'imagenet'] as const, 'data.normalize'),
     },
     model: { arch, width: num(model, 'width', 'model', 32), hidden },
