@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import type { Severity } from '../dsl/diagnostics';
 import { DataScanner, isInside } from '../dsl/files';
 import { LineIndex } from '../dsl/text';
+import { hasErrors } from '../dsl/resolve';
+import { runsOf } from '../dsl/sweep';
 import { analyze } from '../dsl/validate';
 import type { SourceFile } from './inputs';
 import { torchAvailability } from '../engines/torch/python';
@@ -24,6 +26,13 @@ export interface ReportedDiagnostic {
 export interface FileReport {
   file: string;
   diagnostics: ReportedDiagnostic[];
+  /** The runs each sweep of the file expands into (dsl/sweep.ts), in file order; sweeps with errors have none. */
+  sweeps?: SweepListing[];
+}
+
+export interface SweepListing {
+  experiment: string;
+  runs: string[];
 }
 
 export interface CheckOptions {
@@ -60,7 +69,9 @@ export function checkSources(sources: readonly SourceFile[], options: CheckOptio
           code: d.code,
         };
       });
-    return { file: source.display, diagnostics };
+    // an experiment with errors runs nothing, whatever its sweep expands into
+    const sweeps = [...analysis.experiments.values()].filter((m) => m.runs !== undefined).map((m) => ({ experiment: m.name, runs: hasErrors(analysis, m) ? [] : runsOf(m).map((r) => r.name) }));
+    return { file: source.display, diagnostics, sweeps };
   });
 }
 

@@ -11,7 +11,7 @@ import { checkSources } from './check';
 import { registerDaemonCommand } from './daemon-command';
 import { EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, UsageError, describeFsError } from './errors';
 import { collectSources } from './inputs';
-import { countDiagnostics, formatJson, formatSummary, formatText, styleFor } from './report';
+import { countDiagnostics, formatJson, formatSummary, formatSweeps, formatText, styleFor } from './report';
 import { DEFAULT_REPORT_FILE, reportCommand, type ReportFlags } from './report-command';
 import { runsCommand, type RunsFlags } from './runs';
 import { trainCommand, type TrainFlags } from './train';
@@ -153,7 +153,8 @@ function check(files: string[], flags: CheckFlags, io: CliIO): number {
   } else {
     const text = formatText(reports, styleFor(io.stdout, io.env));
     if (text) io.stdout.write(text);
-    // the summary is for people; stdout stays parseable diagnostics only
+    // the summary and the runs of sweeps are for people; stdout stays parseable diagnostics only
+    if (!flags.quiet) io.stderr.write(formatSweeps(reports, styleFor(io.stderr, io.env)));
     if (!flags.quiet || counts.errors > 0) io.stderr.write(formatSummary(counts, styleFor(io.stderr, io.env)));
   }
   return counts.errors > 0 ? EXIT_PROBLEMS : EXIT_OK;

@@ -52,6 +52,22 @@ export function formatText(reports: readonly FileReport[], style: Style): string
   return lines.length ? lines.join('\n') + '\n' : '';
 }
 
+/**
+ * The runs of each sweep, for people (stderr): `file: 'methods' sweeps 6 runs:` and one
+ * run name a line. A sweep with errors has none: `… sweeps no runs (fix the errors above)`.
+ */
+export function formatSweeps(reports: readonly FileReport[], style: Style): string {
+  const lines: string[] = [];
+  for (const r of reports) {
+    for (const s of r.sweeps ?? []) {
+      const head = `${style.bold(safe(r.file))}: '${safe(s.experiment)}' sweeps`;
+      if (s.runs.length === 0) lines.push(`${head} no runs (fix the errors above)`);
+      else lines.push(`${head} ${plural(s.runs.length, 'run')}:`, ...s.runs.map((n) => `  ${safe(n)}`));
+    }
+  }
+  return lines.length ? lines.join('\n') + '\n' : '';
+}
+
 /** `2 errors, 1 warning in 3 files` */
 export function formatSummary(counts: Counts, style: Style): string {
   const errors = plural(counts.errors, 'error');
@@ -63,6 +79,7 @@ export function formatJson(reports: readonly FileReport[]): string {
   const { errors, warnings } = countDiagnostics(reports);
   const files = reports.map((r) => ({
     file: r.file,
+    ...(r.sweeps?.length ? { sweeps: r.sweeps } : {}),
     diagnostics: r.diagnostics.map((d) => ({
       line: d.line,
       column: d.column,

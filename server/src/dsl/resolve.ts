@@ -37,10 +37,7 @@ export interface ResolvedSweep {
  */
 export function resolveExperiment(analysis: Analysis, name: string): ResolvedExperiment | undefined {
   const model = runsNamed(analysis.experiments, name)?.find((m) => m.name === name);
-  if (!model) return undefined;
-  const chainSpans = model.chain.map((e) => [e.start, e.end]);
-  const hasError = analysis.diagnostics.some((d) => d.severity === 'error' && chainSpans.some(([s, e]) => d.start >= s && d.start <= e));
-  if (hasError) return undefined;
+  if (!model || hasErrors(analysis, model)) return undefined;
   const body = resolveBlock(EXPERIMENT_SCHEMA, [], model, applicabilityOf(model));
   const resolved: ResolvedExperiment = { name, extends: model.chain.slice(1).map((e) => e.name?.name ?? ''), ...body };
   if (model.sweep) {
@@ -52,6 +49,12 @@ export function resolveExperiment(analysis: Analysis, name: string): ResolvedExp
     resolved.sweep = { of: model.sweep.of, point } satisfies ResolvedSweep;
   }
   return resolved;
+}
+
+/** Whether an error lies in the experiment or in one it extends: then it does not run. */
+export function hasErrors(analysis: Analysis, model: ExperimentModel): boolean {
+  const chainSpans = model.chain.map((e) => [e.start, e.end]);
+  return analysis.diagnostics.some((d) => d.severity === 'error' && chainSpans.some(([s, e]) => d.start >= s && d.start <= e));
 }
 
 /** Keys that do not apply (e.g. `lambda` with `loss = cyborg`) are left out, so engines never see them. */
