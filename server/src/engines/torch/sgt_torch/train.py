@@ -25,6 +25,7 @@ from .events import now_iso
 from .losses import RAO_LOSSES, cross_entropy_loss, cyborg_from_mse, cyborg_loss, human_mask, irrelevant_region, lambda_loss, rao_per_image, rrr_per_image
 from .metrics import PointingMetrics, SaliencyAgreement, roc_auc
 from .models import create_model, feature_size, parameter_count
+from .multilabel import MultiLabel
 from .tv_models import PretrainedError, load_pretrained
 from .data import BatchFeed
 from .overlay import OverlayRenderer
@@ -189,6 +190,8 @@ class Trainer:
         self.metrics_wanted = set(config["evaluate"]["metrics"])
         # `consistency`: the kept checkpoint's CAMs on the CAM probe the launcher exported (cam_file.py)
         self.cam_probe = load_cam_probe() if "consistency" in self.metrics_wanted and self.has_cam else None
+        # multi-label data: sigmoid + BCE, a sampled target class per image (multilabel.py)
+        self.multi = MultiLabel(self) if data.multi_label else None
         # training batches: read ahead by DataLoader workers from a memory-mapped data set (data.py);
         # a data set held in memory is indexed in this process, which is faster than any worker
         workers = config["train"]["workers"]
@@ -279,7 +282,7 @@ class Trainer:
                 notes.append(f"{arch} has no CAM: saliency metrics skipped")
             if self.config["preview"]["samples"] > 0:
                 notes.append(f"{arch} has no CAM: no preview overlays")
-        return notes
+        return self.multi.notes(notes) if self.multi else notes
 
     def describe_model(self):
         m = self.config["model"]
@@ -314,7 +317,9 @@ class Trainer:
         idx_d = idx_t.to(self.device)
         labels = self.labels[idx_d]
         self.net.train()
-        if self.attribution_loss or self.loss_kind == "rrr":
+        if self.multi:
+            logits, loss, ce, guidance = self.multi.loss(self.net, x_raw, idx_d)
+        elif self.attribution_loss or self.loss_kind == "rrr":
             logits, loss, ce, guidance = self.guided_loss(self.net, x_raw, labels, idx_d, norm)
         elif self.cyborg:
             logits, feats = self.forward(self.net, self.prep(x_raw))
@@ -333,7 +338,7 @@ class Trainer:
         else:
             scaled.backward()
             self.optimizer.step()
-        correct = int((logits.detach().argmax(dim=1) == labels).sum())
+        correct = self.multi.correct(logits, idx_d) if self.multi else int((logits.detach().argmax(dim=1) == labels).sum())
         total = self.dist.all_sum([float(loss), float(ce), float(guidance), correct, 1.0 if cancel else 0.0], self.device)
         r = {"loss": total[0], "ce": total[1], "guidance": total[2], "correct": int(round(total[3])), "cancel": total[4] > 0}
         if not math.isfinite(r["loss"]):
@@ -342,6 +347,8 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, s):
+        if self.multi:
+            return round_metrics(self.multi.evaluate(s))
         batch = self.config["train"]["batch"]
         k = self.data.classes
         want_sal = bool(self.metrics_wanted & {"saliency_mse", "saliency_corr"}) and self.has_cam
@@ -479,6 +486,8 @@ def run_training(ctx, config, data, times, dist=None):
     for e in range(start_epoch, epochs):
         epoch = e + 1
         order = np.array(Rng(config["seed"], SHUFFLE_STREAM_BASE + e).shuffle(list(range(data.train.count))), dtype=np.int64)
+        if trainer.multi:
+            trainer.multi.set_epoch(e)
         ep = {"loss": 0.0, "ce": 0.0, "guidance": 0.0, "correct": 0, "images": 0}
         win = dict(ep, since=time.perf_counter())
         batches = [order[b * batch:min((b + 1) * batch, data.train.count)] for b in range(spe)]
