@@ -297,8 +297,24 @@ export interface DashboardViewState {
   camOpacity: number;
 }
 
+/**
+ * Cross-run CAM consistency of compared runs that share a setting and differ in seed
+ * (runs/consistency.ts): the value, or why there is none.
+ */
+export interface DashboardConsistency {
+  runDirs: string[];
+  experiments: string[];
+  seeds: number[];
+  value?: number;
+  /** Probe images compared (with `value`). */
+  images?: number;
+  reason?: string;
+}
+
 export type ToWebview =
   | { type: 'init'; runs: DashboardRun[]; state?: Partial<DashboardViewState> }
+  /** Consistency per group of compared runs of one setting (replaces the previous list). */
+  | { type: 'consistency'; groups: DashboardConsistency[] }
   /** New events of one run, in file order (the first batch after `init` holds its whole history). */
   | { type: 'events'; runDir: string; events: RunEvent[] }
   /** The full overlay list of one run (replaces the previous one). */

@@ -235,6 +235,11 @@ describe('dashboard webview render (headless Chromium)', function () {
       const row = await page.evaluate(() => [...document.querySelectorAll('.metrics-table tbody tr')][1].textContent ?? '');
       assert.match(row, /failed: engine died/);
       assert.match(row, /41 \/ 40/);
+      // Compare view: the host's consistency of runs of one setting shows under the metrics table
+      const consistency: ToWebview = { type: 'consistency', groups: [{ runDirs, experiments: ['decoy_cyborg'], seeds: [1, 2], value: 0.8123, images: 64 }] };
+      await page.evaluate(`window.postMessage(${JSON.stringify(consistency)}, '*')`);
+      await page.waitForFunction(() => document.querySelector('.consistency li') !== null);
+      assert.equal(await page.evaluate(() => document.querySelector('.consistency li')?.textContent), 'decoy_cyborg · seeds 1, 2 · consistency 0.812 (64 images)');
       // back to the latest for the screenshot
       await page.evaluate(SET_INPUT('overlay-step', 'max'));
       await page.evaluate(SET_INPUT('cam-opacity', '60'));

@@ -12,6 +12,7 @@ import './style.css';
 import type { DashboardViewState, FromWebview, ToWebview } from '../../server/src/protocol';
 import { Charts, chartSpecs } from './charts';
 import { Gallery } from './gallery';
+import { renderConsistency } from './consistency';
 import { renderMetricsTable } from './metrics-table';
 import { initialState, reduce, setView, type DashboardState } from './state';
 
@@ -78,7 +79,8 @@ function render(): void {
   );
   charts.update(chartSpecs(state));
   gallery.render(state);
-  metricsBody.replaceChildren(renderMetricsTable(state));
+  const consistency = renderConsistency(state);
+  metricsBody.replaceChildren(renderMetricsTable(state), ...(consistency ? [consistency] : []));
 }
 
 window.addEventListener('message', (ev: MessageEvent<ToWebview>) => {

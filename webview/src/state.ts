@@ -2,7 +2,7 @@
  * The dashboard's state and the pure reducer that applies host messages to it. No DOM
  * here, so mocha tests it directly (test/webview/state.test.ts); main.ts renders it.
  */
-import type { DashboardOverlay, DashboardRun, DashboardViewState, Metrics, RunEvent, ToWebview } from '../../server/src/protocol';
+import type { DashboardConsistency, DashboardOverlay, DashboardRun, DashboardViewState, Metrics, RunEvent, ToWebview } from '../../server/src/protocol';
 
 export type RunStatus = 'waiting' | 'running' | 'finished' | 'failed' | 'cancelled';
 
@@ -33,12 +33,14 @@ export interface RunState {
 export interface DashboardState {
   runs: RunState[];
   view: DashboardViewState;
+  /** Cross-run CAM consistency of compared runs of one setting (the host computes it from their run directories). */
+  consistency: DashboardConsistency[];
 }
 
 export const DEFAULT_VIEW: DashboardViewState = { runDirs: [], overlayIndex: -1, camOpacity: 0.6 };
 
 export function initialState(view: Partial<DashboardViewState> = {}): DashboardState {
-  return { runs: [], view: { ...DEFAULT_VIEW, ...view } };
+  return { runs: [], view: { ...DEFAULT_VIEW, ...view }, consistency: [] };
 }
 
 function emptyRun(run: DashboardRun): RunState {
@@ -50,8 +52,10 @@ export function reduce(state: DashboardState, msg: ToWebview): DashboardState {
   switch (msg.type) {
     case 'init': {
       const runs = msg.runs.map(emptyRun);
-      return { runs, view: { ...state.view, ...msg.state, runDirs: msg.runs.map((r) => r.runDir) } };
+      return { runs, view: { ...state.view, ...msg.state, runDirs: msg.runs.map((r) => r.runDir) }, consistency: [] };
     }
+    case 'consistency':
+      return { ...state, consistency: msg.groups };
     case 'events':
       return updateRun(state, msg.runDir, (r) => applyEvents(r, msg.events));
     case 'overlays':

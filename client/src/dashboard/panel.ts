@@ -14,6 +14,7 @@ import {
   type ToWebview,
 } from '../../../server/src/protocol';
 import { runInfo, type OverlayIndexEntry } from '../../../server/src/runs/run-dir';
+import { compareConsistency } from './consistency';
 import { dashboardHtml, makeNonce } from './html';
 import { RunTail } from './run-tail';
 import { UpdateThrottle } from './throttle';
@@ -98,9 +99,14 @@ export class DashboardPanel {
     });
     const init: ToWebview = { type: 'init', runs, state: this.viewState };
     void this.panel.webview.postMessage(init);
+    this.postConsistency();
     for (const dir of this.runDirs) {
       const tail = new RunTail(dir, {
-        onEvents: (events) => this.throttle.pushEvents(dir, events),
+        onEvents: (events) => {
+          this.throttle.pushEvents(dir, events);
+          // a run that finishes may complete a group of seeds (its summary and CAM file are written before `finished`)
+          if (events.some((e) => e.type === 'finished')) this.postConsistency();
+        },
         onOverlays: (entries) => this.throttle.pushOverlays(dir, this.toWebviewOverlays(dir, entries)),
       });
       this.tails.push(tail);
@@ -108,6 +114,13 @@ export class DashboardPanel {
     }
     // the history goes at once; live updates follow at the throttle's pace
     this.throttle.flush();
+  }
+
+  /** Compare view: consistency of the compared runs that differ only in seed (none for one run). */
+  private postConsistency(): void {
+    if (this.runDirs.length < 2) return;
+    const msg: ToWebview = { type: 'consistency', groups: compareConsistency(this.runDirs) };
+    void this.panel.webview.postMessage(msg);
   }
 
   private toWebviewOverlays(runDir: string, entries: OverlayIndexEntry[]): DashboardOverlay[] {

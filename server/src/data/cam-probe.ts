@@ -20,11 +20,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dataKey, dataSpec } from './export';
 import type { ImageSet } from './image-set';
+import { CAM_PROBE_COUNT, CAM_PROBE_SEED, wantsConsistency } from '../runs/cam-file';
 import { writeNpy } from './npy';
 import { headOf, loadRunSamples, type DataSpec, type RunData } from './run-data';
 
-export const CAM_PROBE_COUNT = 64;
-export const CAM_PROBE_SEED = 0;
+export { CAM_PROBE_COUNT, CAM_PROBE_SEED, wantsConsistency };
 export const CAM_PROBE_FORMAT = 'sgt-cam-probe/1';
 
 /** The data settings that produce the probe: the run's, with the probe's data seed. */
@@ -43,12 +43,6 @@ export function probeFingerprint(set: ImageSet): string {
   const n = set.count * set.size * set.size * set.channels;
   // Node runs little-endian on every platform it supports, so the bytes are <f4 as numpy writes them
   return crypto.createHash('sha256').update(Buffer.from(set.images.buffer, set.images.byteOffset, n * 4)).digest('hex');
-}
-
-/** True when the experiment asks for the CAM file (`consistency` in evaluate.metrics). */
-export function wantsConsistency(resolved: unknown): boolean {
-  const evaluate = (resolved as { evaluate?: { metrics?: unknown } } | null)?.evaluate;
-  return Array.isArray(evaluate?.metrics) && evaluate.metrics.includes('consistency');
 }
 
 /** Writes a probe export (`sgt-cam-probe/1`) into `dir` (created): images.npy, labels.npy, then meta.json. */

@@ -4,8 +4,8 @@
  * final numbers side by side, the settings that differ, training curves and CAM
  * overlays. Every string from a run directory is escaped (html.ts).
  */
-import { CAM_PROBE_COUNT, CAM_PROBE_SEED } from '../data/cam-probe';
 import { METRICS } from '../dsl/schema';
+import { CAM_PROBE_COUNT, CAM_PROBE_SEED } from '../runs/cam-file';
 import { escapeHtml, REPORT_CSP } from './html';
 import { isObject, type RunData } from './load';
 import { embedPng, type EmbeddedImage } from './overlays';

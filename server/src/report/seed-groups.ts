@@ -10,7 +10,7 @@
  *
  * The metrics of a run are those of the checkpoint it keeps (load.ts `kept`).
  */
-import { wantsConsistency } from '../data/cam-probe';
+import { wantsConsistency } from '../runs/cam-file';
 import { consistencyOfRuns, type RunsConsistency } from '../runs/consistency';
 import type { RunData } from './load';
 import { settingRows } from './settings';

@@ -27,6 +27,15 @@ import { writeFileAtomic } from './atomic';
 
 export const CAM_FILE = 'cams/probe.json';
 export const CAM_FILE_FORMAT = 'sgt-cams/1';
+/** The CAM probe (data/cam-probe.ts): this many first test images of this data seed. */
+export const CAM_PROBE_COUNT = 64;
+export const CAM_PROBE_SEED = 0;
+
+/** True when the experiment asks for the CAM file (`consistency` in evaluate.metrics). */
+export function wantsConsistency(resolved: unknown): boolean {
+  const evaluate = (resolved as { evaluate?: { metrics?: unknown } } | null)?.evaluate;
+  return Array.isArray(evaluate?.metrics) && evaluate.metrics.includes('consistency');
+}
 
 export interface CamProbeInfo {
   dataSeed: number;
