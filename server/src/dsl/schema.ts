@@ -553,9 +553,18 @@ export function allKeyPaths(): string[] {
   return out;
 }
 
-/** The schema of the key at a dotted path like `guidance.alpha`. */
+/**
+ * The schema of the key at a dotted path like `guidance.alpha`. Inside a sweep block,
+ * `sweep.guidance.alpha` is a list of values of `guidance.alpha`, so completion and hover
+ * of list items work there as for the key itself.
+ */
 export function keySchemaAt(path: string): KeySchema | undefined {
   const parts = path.split('.');
+  const sweep = parts.length > 1 ? lookupOwn(EXPERIMENT_SCHEMA.blocks, parts[0])?.sweep : undefined;
+  if (sweep) {
+    const swept = keySchemaAt(parts.slice(1).join('.'));
+    return swept && { doc: `Swept: one run per value. ${swept.doc}`, type: { type: 'list', item: swept.type, minItems: 1, unique: true } };
+  }
   const key = parts.pop()!;
   return lookupOwn(blockSchemaAt(parts)?.keys, key);
 }

@@ -17,7 +17,7 @@ import {
 } from 'vscode-languageserver/node';
 import type { Span } from '../dsl/ast';
 import { contextAt, type AtValue, type KeyContext, type StringContext, type UnitContext, type ValueContext } from '../dsl/cursor';
-import { blockSchemaAt, callSignature, describeType, lookupOwn, type CallArg, type CallVariant, type KeySchema, type ValueType } from '../dsl/schema';
+import { allKeyPaths, blockSchemaAt, callSignature, describeType, keySchemaAt, lookupOwn, type CallArg, type CallVariant, type KeySchema, type ValueType } from '../dsl/schema';
 import { applicabilityOf, keyApplies } from '../dsl/validate';
 import type { AnalyzedDocument } from './documents';
 import { toRange } from './convert';
@@ -108,6 +108,7 @@ class ItemBuilder {
     if (!schema) return [];
     const text = this.doc.analysis.text;
     const present = new Set(ctx.block.entries.filter((e) => e !== ctx.entry).map((e) => e.key.name));
+    if (schema.sweep) return this.sweptKeys(ctx, present);
     // on an existing `key = …` or `key { … }` only the name is replaced
     const entry = ctx.entry;
     const nameOnly = entry !== undefined && (entry.kind === 'blockEntry' || /^\s*=/.test(text.slice(entry.key.end)));
@@ -143,6 +144,22 @@ class ItemBuilder {
       }
     }
     return items;
+  }
+
+  /** In a sweep block: the dotted path of every key, with a list to fill in (dsl/sweep.ts). */
+  private sweptKeys(ctx: KeyContext, present: ReadonlySet<string>): CompletionItem[] {
+    const nameOnly = ctx.entry !== undefined && /^\s*=/.test(this.doc.analysis.text.slice(ctx.entry.key.end));
+    return allKeyPaths()
+      .filter((p) => !present.has(p))
+      .map((p) => {
+        const ks = keySchemaAt(p)!;
+        return this.item(p, CompletionItemKind.Property, ctx.range, nameOnly ? p : `${p} = [$1]`, {
+          snippet: !nameOnly,
+          detail: `a list: ${describeType(ks.type)} each`,
+          documentation: keyDocMarkdown(p, ks),
+          sortText: `${p.includes('.') ? 1 : 0}${p}`,
+        });
+      });
   }
 
   // ---- values ----------------------------------------------------------------------------

@@ -26,9 +26,20 @@ export function experimentMarkdown(model: ExperimentModel): string {
     rows.push(`- ${key} = \`${text}\`${origin}`);
   }
   if (rows.length) lines.push('', ...rows);
+  if (model.runs) lines.push('', sweepMarkdown(model.runs.map((r) => r.name)));
   if (model.data) lines.push('', dataSummaryMarkdown(model.data));
   return lines.join('\n');
 }
+
+/** `**Sweep:** 6 runs — `m@seed=1`, …` (dsl/sweep.ts); the first runs only when there are many. */
+export function sweepMarkdown(runs: readonly string[]): string {
+  if (runs.length === 0) return '**Sweep:** no runs until its errors are fixed';
+  const shown = runs.slice(0, MAX_RUNS_SHOWN).map((n) => '`' + n + '`');
+  return `**Sweep:** ${runs.length} run${runs.length === 1 ? '' : 's'} — ${shown.join(', ')}${runs.length > MAX_RUNS_SHOWN ? `, … (${runs.length - MAX_RUNS_SHOWN} more)` : ''}`;
+}
+
+/** Runs of a sweep named in a hover; the rest are counted. */
+const MAX_RUNS_SHOWN = 8;
 
 export function dataSummaryMarkdown(d: DataSummary): string {
   const pct = d.images > 0 ? ` (${+((100 * d.annotatedImages) / d.images).toFixed(1)}%)` : '';

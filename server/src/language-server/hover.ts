@@ -8,7 +8,8 @@
 import { MarkupKind, type Hover } from 'vscode-languageserver/node';
 import type { Span } from '../dsl/ast';
 import { contextAt, type AtValue, type InBlock, type KeyContext } from '../dsl/cursor';
-import { blockSchemaAt, callSignature, lookupOwn } from '../dsl/schema';
+import { blockSchemaAt, callSignature, keySchemaAt, lookupOwn } from '../dsl/schema';
+import { runsOf } from '../dsl/sweep';
 import { applicabilityOf, keyApplies, type ExperimentModel } from '../dsl/validate';
 import type { AnalyzedDocument } from './documents';
 import { toRange } from './convert';
@@ -30,7 +31,8 @@ export function hover(doc: AnalyzedDocument, offset: number, previews?: PreviewC
       if (!ctx.name || !model) return null;
       // the latest run's CAMs right under the header, where a height-limited hover shows them without scrolling
       const [header, ...rest] = experimentMarkdown(model).split('\n\n');
-      return answer(joinParts([header, preview(previews, (p) => runPreviewMarkdown(model.name, p)), ...rest]), ctx.name);
+      const names = runsOf(model).map((r) => r.name);
+      return answer(joinParts([header, preview(previews, (p) => runPreviewMarkdown(names, p)), ...rest]), ctx.name);
     }
     case 'extends': {
       const model = ctx.target ? analysis.experiments.get(ctx.target.name) : undefined;
@@ -121,9 +123,11 @@ function keyHoverAt(doc: AnalyzedDocument, at: AtValue, previews: PreviewContext
 }
 
 function keyMarkdown(doc: AnalyzedDocument, where: KeyContext | AtValue, key: string, model: ExperimentModel | undefined, previews: PreviewContext | undefined): string | undefined {
-  const ks = lookupOwn(blockSchemaAt(where.blockPath)?.keys, key);
-  if (!ks) return undefined;
   const keyPath = [...where.blockPath, key].join('.');
+  // a key of a sweep block is another key's path (`sweep.guidance.alpha`: a list of its values)
+  const inSweep = blockSchemaAt(where.blockPath)?.sweep !== undefined;
+  const ks = inSweep ? keySchemaAt(keyPath) : lookupOwn(blockSchemaAt(where.blockPath)?.keys, key);
+  if (!ks) return undefined;
   const parts = [keyDocMarkdown(keyPath, ks, model)];
   const eff = effectiveValue(doc.analysis, where, key);
   const expName = where.experiment.name?.name;
@@ -131,7 +135,7 @@ function keyMarkdown(doc: AnalyzedDocument, where: KeyContext | AtValue, key: st
     const origin = eff.origin === 'inherited' ? `inherited from \`${eff.from}\`` : eff.origin === 'default' ? 'default' : 'set here';
     parts.push(`In \`${expName}\`: \`${eff.text}\` (${origin})`);
   }
-  if (model && where.blockPath.length <= 1 && !keyApplies(ks, applicabilityOf(model))) {
+  if (model && !inSweep && where.blockPath.length <= 1 && !keyApplies(ks, applicabilityOf(model))) {
     parts.push(`⚠ Has no effect in \`${model.name}\` with its current settings.`);
   }
   if (keyPath === 'data.source' && model?.data) parts.push(dataMarkdown(model, previews));

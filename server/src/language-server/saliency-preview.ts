@@ -247,11 +247,15 @@ export function prewarmDataPreviews(models: Iterable<ExperimentModel>, ctx: Prev
   }
 }
 
-/** The newest run of `experiment` in the runs folder that has CAM overlays, as markdown; undefined when there is none. */
-export function runPreviewMarkdown(experiment: string, ctx: PreviewContext): string | undefined {
+/**
+ * The newest run of `experiment` in the runs folder that has CAM overlays, as markdown;
+ * undefined when there is none. A sweep passes the names of all its runs.
+ */
+export function runPreviewMarkdown(experiment: string | readonly string[], ctx: PreviewContext): string | undefined {
   if (!ctx.runsFolder) return undefined;
+  const names = new Set(typeof experiment === 'string' ? [experiment] : experiment);
   for (const dir of listRunDirs(ctx.runsFolder)) {
-    if (experimentOfRunDir(dir) !== experiment) continue;
+    if (!names.has(experimentOfRunDir(dir))) continue;
     const index = readOverlayIndex(dir);
     const latest = index.at(-1);
     if (!latest || latest.files.length === 0) continue;

@@ -11,9 +11,12 @@ export function documentSymbols(doc: AnalyzedDocument): DocumentSymbol[] {
 
 function experimentSymbol(doc: AnalyzedDocument, e: Experiment): DocumentSymbol {
   const nameSpan = e.name ?? { start: e.start, end: e.start + 'experiment'.length };
+  // a sweep says how many runs it stands for (dsl/sweep.ts)
+  const model = e.name ? doc.analysis.experiments.get(e.name.name) : undefined;
+  const runs = model?.node === e && model.runs ? `sweep of ${model.runs.length} run${model.runs.length === 1 ? '' : 's'}` : undefined;
   return {
     name: e.name?.name ?? '(unnamed experiment)',
-    detail: e.extends ? `extends ${e.extends.name}` : undefined,
+    detail: [e.extends ? `extends ${e.extends.name}` : undefined, runs].filter(Boolean).join(' · ') || undefined,
     kind: SymbolKind.Class,
     range: toRange(doc.lines, e),
     selectionRange: toRange(doc.lines, nameSpan),
