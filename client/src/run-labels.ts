@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { parse } from '../../server/src/dsl/parser';
+import { analyze } from '../../server/src/dsl/validate';
 import type { DaemonJob, DaemonJobStatus } from '../../server/src/protocol';
 import type { RunInfo, RunStatus } from '../../server/src/runs/run-dir';
 
@@ -26,6 +27,33 @@ export function experimentRanges(text: string): ExperimentRange[] {
     out.push({ name: e.name.name, start: e.start, end: e.end, nameStart: e.name.start, nameEnd: e.name.end });
   }
   return out;
+}
+
+/**
+ * The runs of each sweep of a file (dsl/sweep.ts): experiment name → run names, in the
+ * order `sgt train` trains them. Experiments without a sweep are not in the map. The text
+ * is analysed without a file path, so no data folder is read.
+ */
+export function sweepRuns(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const m of analyze(text).experiments.values()) if (m.runs) out.set(m.name, m.runs.map((r) => r.name));
+  return out;
+}
+
+/** `▶ Run sweep (6 runs)` for a sweep, `▶ Run` otherwise. */
+export function runLensTitle(runs: readonly string[] | undefined): string {
+  if (!runs) return '▶ Run';
+  return `▶ Run sweep (${runs.length} run${runs.length === 1 ? '' : 's'})`;
+}
+
+/** What the newest runs of a sweep's runs are doing: `4/6 finished · 1 running · 1 failed`; undefined before any ran. */
+export function sweepLensText(total: number, statuses: ReadonlyArray<RunStatus | DaemonJobStatus>): string | undefined {
+  if (statuses.length === 0) return undefined;
+  const counts = new Map<string, number>();
+  for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const finished = counts.get('finished') ?? 0;
+  counts.delete('finished');
+  return [`${finished}/${total} finished`, ...[...counts].map(([s, n]) => `${n} ${s}`)].join(' · ');
 }
 
 /** The experiment whose text holds the offset (ends inclusive, so a cursor just after `}` still counts). */
