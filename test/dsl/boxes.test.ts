@@ -94,6 +94,14 @@ describe('dsl validator: boxes.json and multi-label data', () => {
     assert.equal(chooseEngine({ baseDir: ws.dir, data: { source: { type: 'folder', path: 'data' } }, train: { engine: 'auto' }, guidance: { loss: 'none' } }, { SGT_TORCH: 'off' }).engine, 'tfjs');
   });
 
+  it('warns that engine = auto needs PyTorch for multi-label data when none is here', () => {
+    ws.write('data/labels.csv', 'file,label\na.png,cat;dog\nb.png,dog\n');
+    const text = exp('', '  guidance { loss = none }\n  train { engine = auto }\n');
+    const noTorch = analyze(text, { ...opts(), torch: () => ({ available: false, detail: 'no Python here imports torch' }) });
+    expectOne(noTorch, { code: 'engine-unavailable', severity: 'warning', text: 'auto', words: ['multi-label data', 'no Python here imports torch'] });
+    assert.deepEqual(check(text).diagnostics, []);
+  });
+
   it('reads image sizes from PNG and JPEG headers', () => {
     assert.deepEqual(imageDimensions(path.join(ws.dir, 'data/images/a.png')), { width: 20, height: 10 });
     // a minimal JPEG start: SOI, an APP0 segment, SOF0 with height 7 and width 9

@@ -784,6 +784,12 @@ class Validator {
     if (onlyTorch && m.lookup('train.engine') === 'tfjs') {
       this.rule(m, ['train.engine', 'data.labels', 'data.source'], 'error', 'incompatible', `The tfjs engine cannot train ${onlyTorch}: it trains single-label softmax classifiers. Set \`engine = torch\` (or \`auto\`): sigmoid outputs, binary cross-entropy and one sampled target class per image.`);
     }
+    // `auto` trains it with torch (runs/start-run.ts): warn as checkRules does for torch-only guidance, unless that already did
+    const torchOnlyAlready = torchOnlyGuidance({ loss: m.lookup('guidance.loss'), attribution: m.lookup('guidance.attribution') });
+    if (onlyTorch && (m.lookup('train.engine') ?? 'auto') === 'auto' && !torchOnlyAlready && this.options.torch) {
+      const torch = this.options.torch();
+      if (torch && !torch.available) this.rule(m, ['train.engine', 'data.labels', 'data.source'], 'warning', 'engine-unavailable', `This experiment trains on the torch engine (it has ${onlyTorch}), which cannot run here: ${torch.detail}`);
+    }
     if (m.lookup('data.annotation') === 'boxes') {
       this.checkBoxesFile(m, sub('boxes'), images.abs, csv ? labels.abs : undefined, baseDir, allowOutside, report, summary, own ? arg : undefined);
       return;
