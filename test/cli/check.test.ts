@@ -90,7 +90,9 @@ describe('sgt check', function () {
       const r = sgt(['check', 'examples']);
       assert.equal(r.stdout, '');
       assert.equal(r.status, 0, r.stderr);
-      assert.match(r.stderr, /^0 errors, 0 warnings in \d+ files\n$/);
+      // stderr also lists the runs of the examples' sweeps (seeds.sgt) before the summary
+      assert.match(r.stderr, /\n0 errors, 0 warnings in \d+ files\n$/);
+      assert.match(r.stderr, /^examples\/decoy-mnist\/seeds\.sgt: 'seeds' sweeps 6 runs:$/m);
     });
 
     it('reports a binary file as diagnostics (exit 1), not a crash', () => {

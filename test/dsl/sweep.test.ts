@@ -1,4 +1,6 @@
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DataScanner } from '../../server/src/dsl/files';
 import { resolveExperiment } from '../../server/src/dsl/resolve';
 import { MAX_SWEEP_RUNS, allRuns, runsNamed, valueLabels } from '../../server/src/dsl/sweep';
@@ -131,6 +133,24 @@ experiment more extends base {
       );
       assert.equal(runsNamed(a.experiments, 'base')?.length, 4);
       assert.deepEqual(resolved(a, 'more@seed=5,alpha=0.5').extends, ['base']);
+    });
+
+    it('examples/decoy-mnist/seeds.sgt is the six runs of docs/results.md: CE and CYBORG (alpha 0.5) × seeds 1, 2, 3', () => {
+      const file = path.resolve(__dirname, '..', '..', 'examples', 'decoy-mnist', 'seeds.sgt');
+      const a = analyze(fs.readFileSync(file, 'utf8'), { filePath: file, scanner: new DataScanner(0) });
+      assert.deepEqual(a.diagnostics, [], show(a));
+      const runs = runNames(a).map((name) => {
+        const r = resolved(a, name);
+        return [name, r.seed, r.guidance.loss, r.guidance.alpha, r.train.epochs, r.data.normalize];
+      });
+      assert.deepEqual(runs, [
+        ['seeds@loss=none,seed=1', 1, 'none', undefined, 10, 'dataset'],
+        ['seeds@loss=none,seed=2', 2, 'none', undefined, 10, 'dataset'],
+        ['seeds@loss=none,seed=3', 3, 'none', undefined, 10, 'dataset'],
+        ['seeds@loss=cyborg,seed=1', 1, 'cyborg', 0.5, 10, 'dataset'],
+        ['seeds@loss=cyborg,seed=2', 2, 'cyborg', 0.5, 10, 'dataset'],
+        ['seeds@loss=cyborg,seed=3', 3, 'cyborg', 0.5, 10, 'dataset'],
+      ]);
     });
 
     it('an experiment without a sweep is its own single run', () => {
