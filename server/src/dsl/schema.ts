@@ -478,6 +478,12 @@ export const EXPERIMENT_SCHEMA: BlockSchema = {
           default: '1',
           appliesTo: { engine: ['torch', 'auto'] },
         },
+        workers: {
+          doc: 'DataLoader worker processes that read training batches ahead of the step, when the torch engine memory-maps the data set (bigger than SGT_TORCH_IN_MEMORY_MB, 2 GiB by default; smaller ones are held in memory and need no workers). 0 reads them in the training process.',
+          type: { type: 'int', min: 0, max: 64 },
+          default: '2',
+          appliesTo: { engine: ['torch', 'auto'] },
+        },
         checkpoint: {
           doc: 'Which checkpoint is kept as the result.',
           type: { type: 'enum', values: { best: 'Best validation accuracy (CYBORG).', last: 'The last epoch.' } },
