@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runCli } from '../../server/src/cli/program';
+import { ensureDaemonBuilt, stopDaemon } from '../daemon/helpers';
 import { engineBundle, ensureEngineBuilt } from '../engines/engine-process';
 import { fakeEngineEnv, tempDir } from '../runs/helpers';
 
@@ -94,6 +95,23 @@ describe('sgt and sweeps', function () {
     const unknown = await sgt(['train', 's.sgt', '--foreground', '-e', 'm@alpha=0.3,seed=2'], tmp);
     assert.equal(unknown.status, 2);
     assert.match(unknown.stderr, /^sgt: no experiment 'm@alpha=0\.3,seed=2' in s\.sgt/);
+  });
+
+  describe('through the daemon', () => {
+    let env: NodeJS.ProcessEnv;
+    before(ensureDaemonBuilt);
+    beforeEach(() => (env = fakeEngineEnv({ SGT_PROGRESS_INTERVAL: '0', SGT_DAEMON_DIR: path.join(tmp, 'd'), SGT_DAEMON_IDLE_TIMEOUT: '30', SGT_DAEMON_CANCEL_GRACE: '2' })));
+    afterEach(() => stopDaemon(env));
+
+    it('queues every run of the sweep as a job, in order, and follows them to the end', async () => {
+      fs.writeFileSync(path.join(tmp, 's.sgt'), SWEEP);
+      const r = await sgt(['train', 's.sgt', '-e', 'm'], tmp, env);
+      assert.equal(r.status, 0, r.stderr);
+      const queued = r.stderr.split('\n').filter((l) => / training in the daemon /.test(l)).map((l) => l.split(':')[0]);
+      assert.deepEqual(queued, ['m@alpha=0.1,seed=1', 'm@alpha=0.1,seed=2', 'm@alpha=0.5,seed=1', 'm@alpha=0.5,seed=2']);
+      assert.ok(r.stderr.includes('  queued: 3 jobs ahead of it'), r.stderr);
+      assert.deepEqual(r.stdout.split('\n').filter((l) => l.includes(': finished')).map((l) => l.split(':')[0]), queued);
+    });
   });
 
   it('trains a 2-run sweep on the real tfjs engine', async function () {
