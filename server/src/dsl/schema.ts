@@ -194,7 +194,7 @@ export const METRICS: Record<string, string> = {
   saliency_corr: 'Pearson correlation between model CAM and human map on held-out annotated images (higher is better).',
   epg: 'Energy pointing game: share of positive attribution inside the annotation mask, averaged over images.',
   iou: 'IoU between the attribution thresholded at 0.5 (after min-max normalisation) and the mask.',
-  consistency: 'Agreement between the CAMs of runs with different seeds on the same images (needs several runs, e.g. a seed sweep).',
+  consistency: 'Cross-run CAM consistency of runs that differ only in seed: the mean over fixed images of the mean pairwise Pearson correlation of their CAMs at the checkpoints they keep (docs/dsl.md, "Cross-run consistency"). Listing it makes the engine write the kept checkpoint\'s CAMs to `cams/probe.json`; the value is in `sgt report` ("Across seeds") and Compare Runs, not in one run\'s summary.',
 };
 
 // ---- the schema ----------------------------------------------------------------------
