@@ -5,10 +5,13 @@
  * `engine = auto` as torch (runs/start-run.ts chooseEngine).
  */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { DataScanner, imageDimensions } from '../../server/src/dsl/files';
 import { analyze, type AnalyzeOptions, type Analysis } from '../../server/src/dsl/validate';
+import { dataPreviewMarkdown, previewContextFor } from '../../server/src/language-server/saliency-preview';
+import { decodePng } from '../../server/src/runs/png';
 import { chooseEngine } from '../../server/src/runs/start-run';
 import { describe as show, expectOne, tempDir, under } from './helpers';
 
@@ -100,6 +103,25 @@ describe('dsl validator: boxes.json and multi-label data', () => {
     const noTorch = analyze(text, { ...opts(), torch: () => ({ available: false, detail: 'no Python here imports torch' }) });
     expectOne(noTorch, { code: 'engine-unavailable', severity: 'warning', text: 'auto', words: ['multi-label data', 'no Python here imports torch'] });
     assert.deepEqual(check(text).diagnostics, []);
+  });
+
+  it('hover preview: the images with boxes, their masks drawn below (the shapes-boxes example)', () => {
+    const example = path.resolve(__dirname, '..', '..', 'examples', 'shapes-boxes', 'shapes-boxes.sgt');
+    const a = analyze(fs.readFileSync(example, 'utf8'), { filePath: example, workspaceRoot: path.dirname(example), scanner: new DataScanner(0) });
+    const model = a.experiments.get('boxes_cyborg')!;
+    assert.equal(model.data?.boxesFile, path.join(path.dirname(example), 'boxes.json'));
+    const md = dataPreviewMarkdown(model, previewContextFor(undefined, example, undefined, false))!;
+    assert.match(md, /4 images, 4 of them with boxes.*Bottom: their boxes as masks over the image.*40 of 48 images annotated/s);
+    // img_000.png: a circle with box [25, 14, 34, 23] of the 40×32 image; the centre crop starts at x = 4,
+    // so at 32 px (tile 64: ×2) the box is x ∈ [21, 30), y ∈ [14, 23): its centre is red, a corner outside is not
+    const png = decodePng(Buffer.from(/base64,([^)]*)/.exec(md)![1], 'base64'));
+    const tile = 64;
+    const below = tile + 2; // the second row starts after the image row and the gap
+    const at = (x: number, y: number) => [...png.rgba.subarray((y * png.width + x) * 4, (y * png.width + x) * 4 + 3)];
+    const [r, , b] = at(2 * 25, below + 2 * 18);
+    assert.ok(r > b, `inside the box: ${r} ${b}`);
+    const [r2, , b2] = at(2 * 2, below + 2 * 2);
+    assert.ok(b2 > r2, `outside the box: ${r2} ${b2}`);
   });
 
   it('reads image sizes from PNG and JPEG headers', () => {

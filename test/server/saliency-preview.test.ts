@@ -112,6 +112,26 @@ describe('saliency previews: samples, runs and context', () => {
     assert.deepEqual(pickFolderSamples(path.join(tmp, 'missing'), undefined), []);
   });
 
+  it('pickFolderSamples with a boxes file: images with boxes first, each with its boxes', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sgt-pick-boxes-'));
+    try {
+      for (const f of ['a.png', 'b.png', 'c.png']) {
+        fs.mkdirSync(path.join(dir, 'images'), { recursive: true });
+        fs.writeFileSync(path.join(dir, 'images', f), 'x');
+      }
+      fs.writeFileSync(path.join(dir, 'boxes.json'), '{"c.png": [[0, 0, 2, 2]], "b.png": [], "zz.png": [[0, 0, 1, 1]]}');
+      const picked = pickFolderSamples(path.join(dir, 'images'), undefined, path.join(dir, 'boxes.json'));
+      assert.deepEqual(
+        picked.map((p) => [path.basename(p.image), p.boxes?.length ?? 0]),
+        [['c.png', 1], ['a.png', 0], ['b.png', 0]],
+      );
+      fs.writeFileSync(path.join(dir, 'boxes.json'), '{not json');
+      assert.ok(pickFolderSamples(path.join(dir, 'images'), undefined, path.join(dir, 'boxes.json')).every((p) => !p.boxes));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('previewContextFor: cache in the workspace, runs folder from the setting (relative or absolute), else .sgt/runs', () => {
     assert.deepEqual(previewContextFor('/ws', '/ws/a/x.sgt', undefined), { cacheDir: '/ws/.sgt/cache/previews', runsFolder: '/ws/.sgt/runs' });
     assert.deepEqual(previewContextFor('/ws', '/ws/x.sgt', 'out/runs'), { cacheDir: '/ws/.sgt/cache/previews', runsFolder: '/ws/out/runs' });

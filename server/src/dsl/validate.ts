@@ -65,6 +65,8 @@ export interface DataSummary {
   classes?: number;
   imagesDir?: string;
   saliencyDir?: string;
+  /** With `annotation = boxes`: the boxes file (the hover preview draws its masks). */
+  boxesFile?: string;
 }
 
 export interface ExperimentModel {
@@ -840,6 +842,7 @@ class Validator {
     for (const p of shown) report(boxes.span, 'error', 'bad-boxes', `${name}:${p.line}:${p.column}: ${p.message}`);
     if (scan.problemCount > shown.length) report(boxes.span, 'error', 'bad-boxes', `${name}: ${scan.problemCount - shown.length} more problems (run \`sgt check\` after fixing these).`);
     summary.annotatedImages = scan.boxedImages;
+    summary.boxesFile = boxes.abs;
     const wanted = parseFloat(m.lookup('data.annotated') ?? '100');
     const have = summary.images ? (100 * scan.boxedImages) / summary.images : 0;
     const span = this.own(m, 'data.annotated')?.entry.value ?? sourceSpan ?? this.own(m, 'guidance.loss')?.entry.value;

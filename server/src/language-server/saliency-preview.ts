@@ -20,6 +20,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fillMask, matchBoxes, parseBoxes, scaleBox, type Box } from '../data/boxes';
 import { buildDecoyMnist, buildMnist } from '../data/decoy-mnist';
 import { decodeImage, toPixels } from '../data/folder';
 import { mnistDigitsDir } from '../data/mnist-source';
@@ -195,9 +196,9 @@ function builtinPreview(model: ExperimentModel, data: DataSummary, ctx: PreviewC
 
 function folderPreview(data: DataSummary, ctx: PreviewContext): string | undefined {
   if (!data.imagesDir) return undefined;
-  const picked = pickFolderSamples(data.imagesDir, data.saliencyDir);
+  const picked = pickFolderSamples(data.imagesDir, data.boxesFile ? undefined : data.saliencyDir, data.boxesFile);
   if (picked.length === 0) return undefined;
-  const stamps = picked.flatMap((p) => [fileStamp(p.image), p.map ? fileStamp(p.map) : null]);
+  const stamps = [...picked.flatMap((p) => [fileStamp(p.image), p.map ? fileStamp(p.map) : null]), data.boxesFile ? fileStamp(data.boxesFile) : null];
   const uri = cachedPng(ctx, ['folder', stamps], () => {
     const samples = picked.map((p): ThumbSample => {
       const decoded = decodeImage(p.image);
@@ -206,7 +207,12 @@ function folderPreview(data: DataSummary, ctx: PreviewContext): string | undefin
       const image = new Float32Array(size * size * 3);
       toPixels(decoded, 3, size, image, 0);
       let human: Float32Array | undefined;
-      if (p.map) {
+      if (p.boxes) {
+        // every box of the image, any class, as the mask training would use (data/boxes.ts)
+        human = new Float32Array(size * size);
+        const px = p.boxes.flatMap((b) => scaleBox(b, decoded.width, decoded.height, size, 0) ?? []);
+        fillMask(px, 0, size, human);
+      } else if (p.map) {
         try {
           human = new Float32Array(size * size);
           toPixels(decodeImage(p.map), 1, size, human, 0);
@@ -219,8 +225,8 @@ function folderPreview(data: DataSummary, ctx: PreviewContext): string | undefin
     const tile = Math.min(...samples.map((s) => tileFor(s.size)));
     return composeDataGrid(samples, tile).toPng();
   });
-  const annotated = picked.filter((p) => p.map).length;
-  return uri && dataMarkdown(uri, `${picked.length} images, ${annotated} of them with a saliency map`, data);
+  const annotated = picked.filter((p) => p.map || p.boxes).length;
+  return uri && dataMarkdown(uri, `${picked.length} images, ${annotated} of them with ${data.boxesFile ? 'boxes' : 'a saliency map'}`, data);
 }
 
 function dataMarkdown(uri: string, what: string, data: DataSummary): string {
@@ -228,7 +234,7 @@ function dataMarkdown(uri: string, what: string, data: DataSummary): string {
   return [
     `![Human saliency: ${what}](${uri})`,
     '',
-    `*Top: ${what}. Bottom: their human saliency maps over the image (blue = low, red = salient). ${data.annotatedImages} of ${data.images} images annotated${pct}.*`,
+    `*Top: ${what}. Bottom: their ${data.boxesFile ? 'boxes as masks' : 'human saliency maps'} over the image (blue = low, red = salient). ${data.annotatedImages} of ${data.images} images annotated${pct}.*`,
   ].join('\n');
 }
 
@@ -286,6 +292,8 @@ export function experimentOfRunDir(dir: string): string {
 export interface PickedSample {
   image: string;
   map?: string;
+  /** With a boxes file: the image's boxes (in its own pixels). */
+  boxes?: Box[];
 }
 
 /**
@@ -293,13 +301,25 @@ export interface PickedSample {
  * saliency map with the same base name (flat or one folder down, as data/folder.ts pairs
  * them); images without one fill up when fewer are annotated.
  */
-export function pickFolderSamples(imagesDir: string, saliencyDir: string | undefined): PickedSample[] {
+export function pickFolderSamples(imagesDir: string, saliencyDir: string | undefined, boxesFile?: string): PickedSample[] {
   const images = listImages(imagesDir).sort();
   const maps = new Map<string, string>();
   if (saliencyDir) for (const rel of listImages(saliencyDir)) maps.set(baseName(rel), path.join(saliencyDir, rel));
-  const all = images.map((rel) => ({ image: path.join(imagesDir, rel), map: maps.get(baseName(rel)) }));
-  const annotated = all.filter((s) => s.map);
-  return [...annotated, ...all.filter((s) => !s.map)].slice(0, PREVIEW_COUNT);
+  // boxes as the loader reads them; an unreadable file shows no boxes (the validator reports it)
+  let boxes = new Map<string, Box[]>();
+  if (boxesFile) {
+    try {
+      boxes = matchBoxes(parseBoxes(fs.readFileSync(boxesFile, 'utf8')).entries, { images }).byImage;
+    } catch {
+      boxes = new Map();
+    }
+  }
+  const all: PickedSample[] = images.map((rel) => {
+    const own = boxes.get(rel);
+    return { image: path.join(imagesDir, rel), map: maps.get(baseName(rel)), ...(own?.length ? { boxes: own } : {}) };
+  });
+  const annotated = all.filter((s) => s.map || s.boxes);
+  return [...annotated, ...all.filter((s) => !s.map && !s.boxes)].slice(0, PREVIEW_COUNT);
 }
 
 function listImages(dir: string): string[] {
