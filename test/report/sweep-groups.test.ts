@@ -64,6 +64,8 @@ describe('report of a sweep', () => {
     assert.deepEqual(groups.map((g) => formatMeanSd(g.metrics.test.accuracy)), ['0.600 ± 0.141', '0.850 ± 0.071', '0.940 ± 0.028']);
 
     const html = buildReport(dirs);
+    assert.ok(html.includes('<title>Saliency Studio report: sweep m (6 runs)</title>'));
+    assert.match(html, /<h1>(<span class="swatch" style="background:#[0-9a-f]{6}"><\/span>){6}sweep m <span class="vs">\(6 runs\)<\/span><\/h1>/);
     assert.ok(html.includes('<h2>Across seeds</h2>'));
     assert.ok(html.includes('Runs of the sweep <code>m</code> are grouped by their swept settings other than the seed'));
     for (const label of ['loss=none', 'loss=cyborg · alpha=0.1', 'loss=cyborg · alpha=0.5']) assert.ok(html.includes(`</span>${label}</th>`), label);

@@ -39,7 +39,8 @@ interface Run extends RunData {
 export function renderReport(data: RunData[], options: RenderOptions = {}): string {
   const runs = labelled(data);
   const names = runs.map((r) => r.label);
-  const title = runs.length === 1 ? `Saliency Studio report: ${names[0]}` : `Saliency Studio report: ${names.join(' vs ')}`;
+  const sweep = sweepOfAll(runs);
+  const title = runs.length === 1 ? `Saliency Studio report: ${names[0]}` : sweep ? `Saliency Studio report: sweep ${sweep} (${runs.length} runs)` : `Saliency Studio report: ${names.join(' vs ')}`;
   const rows = settingRows(runs.map((r) => r.resolved));
   const differing = rows.filter((r) => r.differs);
   const body = [
@@ -93,11 +94,22 @@ function header(runs: Run[], differing: string[], options: RenderOptions): strin
     const shown = differing.slice(0, 6).map((p) => `<code>${escapeHtml(p)}</code>`);
     compared = `${runs.length} runs that differ in ${shown.join(', ')}${differing.length > 6 ? ` and ${differing.length - 6} more settings` : ''}.`;
   }
+  const sweep = runs.length > 1 ? sweepOfAll(runs) : undefined;
+  // the runs of one sweep are named in the tables; the heading names the sweep
+  const heading = sweep
+    ? `${runs.map((r) => `<span class="swatch" style="background:${r.color}"></span>`).join('')}sweep ${escapeHtml(sweep)} <span class="vs">(${runs.length} runs)</span>`
+    : runs.map((r) => `<span class="swatch" style="background:${r.color}"></span>${escapeHtml(r.label)}`).join(' <span class="vs">vs</span> ');
   return `<header>
-<h1>${runs.map((r) => `<span class="swatch" style="background:${r.color}"></span>${escapeHtml(r.label)}`).join(' <span class="vs">vs</span> ')}</h1>
+<h1>${heading}</h1>
 <p class="sub">Saliency Studio training report · ${escapeHtml(when)}</p>
 <p class="compared">${compared}</p>
 </header>`;
+}
+
+/** The sweep every run comes from (resolved.json `sweep.of`, dsl/sweep.ts), when they all come from the same one. */
+function sweepOfAll(runs: readonly RunData[]): string | undefined {
+  const of = runs.map((r) => (isObject(r.resolved?.sweep) && typeof r.resolved.sweep.of === 'string' ? r.resolved.sweep.of : undefined));
+  return of[0] !== undefined && of.every((o) => o === of[0]) ? of[0] : undefined;
 }
 
 const STATUS_TEXT: Record<string, string> = {
