@@ -541,9 +541,13 @@ class Validator {
         );
       }
       const metrics = parseList(get('evaluate.metrics'));
-      const camMetrics = metrics.filter((x) => ['saliency_mse', 'saliency_corr', 'epg', 'iou', 'consistency'].includes(x));
+      const camMetrics = metrics.filter((x) => ['saliency_mse', 'saliency_corr', 'epg', 'iou'].includes(x));
       if (!archInfo.gapLinearHead && camMetrics.length && m.settings.has('evaluate.metrics')) {
         this.rule(m, ['evaluate.metrics', 'model.arch'], 'warning', 'incompatible', `Saliency metrics (${camMetrics.join(', ')}) use the model's CAM, which '${arch}' does not have; they will be reported with input×gradient instead.`);
+      }
+      // consistency compares CAM files, which the engines write only for a model with a CAM
+      if (!archInfo.gapLinearHead && metrics.includes('consistency')) {
+        this.rule(m, ['evaluate.metrics', 'model.arch'], 'warning', 'incompatible', `\`consistency\` compares the CAMs of runs, and '${arch}' has no CAM: no CAM file is written, so there will be no consistency to report.`);
       }
     }
     if (guided && attribution === 'cam' && layer !== 'final') {
