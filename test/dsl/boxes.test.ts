@@ -97,6 +97,12 @@ describe('dsl validator: boxes.json and multi-label data', () => {
     assert.equal(chooseEngine({ baseDir: ws.dir, data: { source: { type: 'folder', path: 'data' } }, train: { engine: 'auto' }, guidance: { loss: 'none' } }, { SGT_TORCH: 'off' }).engine, 'tfjs');
   });
 
+  it('refuses multi-label data on several data-parallel ranks (one process for now)', () => {
+    ws.write('data/labels.csv', 'file,label\na.png,cat;dog\nb.png,dog\n');
+    const a = check(exp('', '  guidance { loss = none }\n  train { engine = torch  devices = 2 }\n'));
+    expectOne(a, { code: 'incompatible', severity: 'error', text: '2', words: ['multi-label data', 'in one process for now', '`devices = 1`'] });
+  });
+
   it('warns that engine = auto needs PyTorch for multi-label data when none is here', () => {
     ws.write('data/labels.csv', 'file,label\na.png,cat;dog\nb.png,dog\n');
     const text = exp('', '  guidance { loss = none }\n  train { engine = auto }\n');
