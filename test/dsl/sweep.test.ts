@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataScanner } from '../../server/src/dsl/files';
 import { resolveExperiment } from '../../server/src/dsl/resolve';
-import { MAX_SWEEP_RUNS, allRuns, runsNamed, valueLabels } from '../../server/src/dsl/sweep';
+import { MAX_RUN_NAME_LENGTH, MAX_SWEEP_RUNS, allRuns, runsNamed, valueLabels } from '../../server/src/dsl/sweep';
 import { parseValueText } from '../../server/src/dsl/values';
 import { analyze, type Analysis } from '../../server/src/dsl/validate';
 import { applyFix, describe as show, expectOne, under } from './helpers';
@@ -219,6 +219,26 @@ experiment more extends base {
       const ok = check(sweepExp('', `    seed = [${Array.from({ length: 16 }, (_, i) => i).join(', ')}]\n    model.width = [${widths}]`));
       assert.deepEqual(ok.diagnostics, [], show(ok));
       assert.equal(runNames(ok).length, MAX_SWEEP_RUNS);
+    });
+
+    it('run names too long for a file name', () => {
+      const sweep = [
+        `description = ["${'x'.repeat(32)}"]`,
+        'guidance.loss = [cyborg]',
+        'guidance.cam_class = [predicted]',
+        'data.annotated = [50%]',
+        'model.width = [16]',
+        'train.optimizer = [sgd { lr = 0.01  momentum = 0.5 }]',
+        'train.schedule = [step { every = 2 epochs  gamma = 0.5 }]',
+        'preview.every = [10 steps]',
+        'evaluate.sets = [[val, test]]',
+        'evaluate.metrics = [[accuracy, epg, iou]]',
+      ];
+      const a = check(sweepExp('', sweep.map((l) => `    ${l}`).join('\n')));
+      const d = expectOne(a, { code: 'out-of-range', severity: 'error', text: 'sweep', words: ['Run names of this sweep are up to', `at most ${MAX_RUN_NAME_LENGTH}`] });
+      assert.equal(a.diagnostics.length, 1, show(a));
+      assert.deepEqual(runNames(a), []);
+      assert.ok(d.message.length < 400, d.message);
     });
 
     it('too many combinations through extends, on the experiment that merges them', () => {

@@ -17,6 +17,9 @@ import { printValue } from './values';
 /** More combinations than this is an error: a sweep is for comparisons a person reads, not a grid search. */
 export const MAX_SWEEP_RUNS = 256;
 
+/** Longest run name: run directories are `<run name>-<yyyymmdd-hhmmss>-<4 hex>`, and file names end at 255 bytes. */
+export const MAX_RUN_NAME_LENGTH = 200;
+
 /** The settings path prefix of swept keys in an experiment's effective settings (`sweep.guidance.alpha`). */
 export const SWEEP_PREFIX = 'sweep.';
 

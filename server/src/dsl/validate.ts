@@ -30,7 +30,7 @@ import {
   type KeySchema,
   type ValueType,
 } from './schema';
-import { SWEEP_PREFIX, expandSweep, sweepAxes, sweepSize, type SweepOrigin, type SweepValue } from './sweep';
+import { MAX_RUN_NAME_LENGTH, SWEEP_PREFIX, expandSweep, sweepAxes, sweepSize, type SweepOrigin, type SweepValue } from './sweep';
 import { LineIndex } from './text';
 import { parseValueText, printValue } from './values';
 
@@ -541,13 +541,9 @@ class Validator {
         );
       }
       const metrics = parseList(get('evaluate.metrics'));
-      const camMetrics = metrics.filter((x) => ['saliency_mse', 'saliency_corr', 'epg', 'iou'].includes(x));
+      const camMetrics = metrics.filter((x) => ['saliency_mse', 'saliency_corr', 'epg', 'iou', 'consistency'].includes(x));
       if (!archInfo.gapLinearHead && camMetrics.length && m.settings.has('evaluate.metrics')) {
         this.rule(m, ['evaluate.metrics', 'model.arch'], 'warning', 'incompatible', `Saliency metrics (${camMetrics.join(', ')}) use the model's CAM, which '${arch}' does not have; they will be reported with input×gradient instead.`);
-      }
-      // consistency compares CAM files, which the engines write only for a model with a CAM
-      if (!archInfo.gapLinearHead && metrics.includes('consistency')) {
-        this.rule(m, ['evaluate.metrics', 'model.arch'], 'warning', 'incompatible', `\`consistency\` compares the CAMs of runs, and '${arch}' has no CAM: no CAM file is written, so there will be no consistency to report.`);
       }
     }
     if (guided && attribution === 'cam' && layer !== 'final') {
@@ -699,6 +695,13 @@ class Validator {
       const current = applicabilityOf(runModel(values, m.name));
       return values.filter((v) => keyApplies(keySchemaAt(v.axis.path)!, current));
     });
+    // run directories are named after runs, and file names have a length limit
+    const longest = points.reduce((a, p) => (p.name.length > a.length ? p.name : a), '');
+    if (longest.length > MAX_RUN_NAME_LENGTH) {
+      const own = m.node.body.entries.find((x) => x.kind === 'blockEntry' && x.key.name === 'sweep');
+      this.report(own?.key ?? m.node.name ?? m.node, 'error', 'out-of-range', `Run names of this sweep are up to ${longest.length} characters long (\`${shorten(longest)}\`); run directories are named after them, so at most ${MAX_RUN_NAME_LENGTH}: sweep fewer keys, or shorter values.`);
+      return;
+    }
     // a swept key that has an effect in no run is a mistake worth a warning
     for (const a of axes) {
       if (a.from === m.node && !points.some((p) => p.values.some((v) => v.axis === a))) {
@@ -789,9 +792,6 @@ class Validator {
     const onlyTorch = torchOnlyData({ multiLabel: csv?.multiLabel });
     if (onlyTorch && m.lookup('train.engine') === 'tfjs') {
       this.rule(m, ['train.engine', 'data.labels', 'data.source'], 'error', 'incompatible', `The tfjs engine cannot train ${onlyTorch}: it trains single-label softmax classifiers. Set \`engine = torch\` (or \`auto\`): sigmoid outputs, binary cross-entropy and one sampled target class per image.`);
-    }
-    for (const k of ['train.devices', 'train.nodes']) {
-      if (onlyTorch && Number(m.lookup(k)) > 1) this.rule(m, [k, 'data.labels', 'data.source'], 'error', 'incompatible', `The torch engine trains ${onlyTorch} in one process for now: set \`${k.split('.')[1]} = 1\`.`);
     }
     // `auto` trains it with torch (runs/start-run.ts): warn as checkRules does for torch-only guidance, unless that already did
     const torchOnlyAlready = torchOnlyGuidance({ loss: m.lookup('guidance.loss'), attribution: m.lookup('guidance.attribution') });
