@@ -6,6 +6,11 @@
  * nothing is asserted. Compare with bench/torch_cpu_reference.py (same net and losses).
  *
  *   npx tsx bench/engine-tfjs.ts [--backends wasm,cpu] [--sizes 28,64] [--batch 64] [--seconds 8] [--profile]
+ *                                [--losses ce,cyborg,energy:gradcam:mid,rrr_star:ixg:input,rrr]
+ *
+ * `--losses` adds the second-order guidance losses (guidance.ts: `loss:attribution:layer`,
+ * λ = 1; `rrr` takes input gradients); the engine registers second-order.ts's gradients,
+ * and so does this benchmark, so CE and CYBORG are measured as the engine runs them.
  *
  * The default measures wasm only: the pure-JavaScript cpu backend needs minutes per step of
  * 64 images (about 0.5–0.7 images/s at 28 px); measure it with e.g. `--backends cpu
@@ -19,6 +24,8 @@
  */
 import * as os from 'node:os';
 import { selectBackend } from '../server/src/engines/tfjs/backend';
+import type { AttributionKind, GuidedLayer } from '../server/src/engines/tfjs/attribution';
+import { guidedLoss, type GuidanceLoss } from '../server/src/engines/tfjs/guidance';
 import { crossEntropyLoss, cyborgLoss } from '../server/src/engines/tfjs/losses';
 import { createModel } from '../server/src/engines/tfjs/models';
 import { createOptimizer } from '../server/src/engines/tfjs/optimizer';
@@ -34,8 +41,9 @@ const sizes = arg('sizes', '28,64').split(',').map(Number);
 const seconds = Number(arg('seconds', '8'));
 const BATCH = Number(arg('batch', '64'));
 const CLASSES = 10;
+const losses = arg('losses', 'ce,cyborg').split(',');
 
-function setup(size: number, loss: 'ce' | 'cyborg') {
+function setup(size: number, loss: string) {
   const model = createModel({ arch: 'small_cnn', width: 32, hidden: [], imageSize: size, channels: 1, classes: CLASSES, seed: 1 });
   const optimizer = createOptimizer({ type: 'adam', lr: 1e-3, beta1: 0.9, beta2: 0.999, weightDecay: 0 }, model.params);
   const h = model.featureSize!;
@@ -44,8 +52,14 @@ function setup(size: number, loss: 'ce' | 'cyborg') {
   const saliency = tf.randomUniform([BATCH, h, h], 0, 1, 'float32', 2) as tf.Tensor3D;
   const guided = tf.ones([BATCH]) as tf.Tensor1D;
   const vars = model.params.map((p) => p.variable);
+  const human = Float32Array.from({ length: BATCH * size * size }, (_, i) => ((i * 7919) % 13 > 6 ? 1 : 0));
+  const [kind, attribution = 'cam', layer = 'final'] = loss.split(':');
   const step = () => {
     const { value, grads } = tf.variableGrads(() => {
+      if (loss !== 'ce' && loss !== 'cyborg') {
+        const c = { loss: kind as Exclude<GuidanceLoss, 'none'>, attribution: attribution as AttributionKind, layer: layer as GuidedLayer, lambda: 1, alpha: 0.5, camClass: 'label' as const };
+        return guidedLoss(model, c, x, labels, human, guided).loss;
+      }
       const out = model.forward(x);
       return loss === 'ce'
         ? crossEntropyLoss(out.logits, labels).loss
@@ -91,7 +105,7 @@ async function main(): Promise<void> {
     await selectBackend(backend);
     results[backend] = {};
     for (const size of sizes) {
-      for (const loss of ['ce', 'cyborg'] as const) {
+      for (const loss of losses) {
         const { step, dispose } = setup(size, loss);
         const warmup = backend === 'cpu' ? 1 : 2;
         for (let i = 0; i < warmup; i++) step();

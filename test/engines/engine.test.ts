@@ -135,10 +135,10 @@ describe('tfjs engine process', function () {
   });
 
   it('an experiment the engine cannot train fails with the key to change', async () => {
-    const dir = makeRunDir(path.join(tmp, 'runs'), sgt, 'shapes_ce', { ...TINY, guidance: { loss: 'energy' } });
+    const dir = makeRunDir(path.join(tmp, 'runs'), sgt, 'shapes_ce', { ...TINY, model: { arch: 'resnet18' } });
     const run = startEngine(dir);
     assert.equal(await run.done, 1);
-    assert.match(ofType(readEvents(dir), 'failed')[0].error, /guidance\.loss = energy is not supported by the tfjs engine/);
+    assert.match(ofType(readEvents(dir), 'failed')[0].error, /model\.arch = resnet18 is not supported by the tfjs engine/);
   });
 
   it('a full disk fails the run cleanly: exit 1, a `failed` event that says so, no stack', async function () {

@@ -6,7 +6,7 @@
  * differences, on the cpu and the wasm backend.
  */
 import * as assert from 'node:assert/strict';
-import { logSoftmax } from '../../server/src/engines/tfjs/second-order';
+import { logSoftmax, withExactPooling } from '../../server/src/engines/tfjs/second-order';
 import { tf } from '../../server/src/engines/tfjs/tf';
 import { randomNormal, useBackend } from './helpers';
 
@@ -15,10 +15,12 @@ const c4 = [2, 6, 6, 3];
 const odd = [1, 5, 7, 2];
 
 /** The ops on our models' first backward pass (and a few neighbours), with input shapes. */
-export const OPS: { name: string; f: Op; shapes: number[][] }[] = [
+export const OPS: { name: string; f: Op; shapes: number[][]; exact?: boolean }[] = [
   { name: 'relu', f: (x) => tf.relu(x), shapes: [[3, 5]] },
   { name: 'maxPool 2×2/2', f: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), shapes: [c4] },
   { name: 'maxPool 2×2/2, odd size', f: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), shapes: [odd] },
+  { name: 'maxPool 2×2/2, exact pooling (attributions)', f: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), shapes: [c4], exact: true },
+  { name: 'maxPool 2×2/2, odd size, exact pooling', f: (x) => tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid'), shapes: [odd], exact: true },
   { name: 'conv2d 3×3 stride 1 pad 1', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 1), shapes: [c4, [3, 3, 3, 4]] },
   { name: 'conv2d 3×3 stride 2 pad 1', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 1), shapes: [odd, [3, 3, 2, 4]] },
   { name: 'conv2d 1×1 stride 2 pad 0', f: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, 0), shapes: [c4, [1, 1, 3, 4]] },
@@ -72,7 +74,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     for (const op of OPS) {
       it(`${op.name}: the gradient of its gradient matches finite differences`, () => {
         const before = tf.memory().numTensors;
-        const err = secondOrderError(op.f, op.shapes);
+        const err = op.exact ? withExactPooling(() => secondOrderError(op.f, op.shapes)) : secondOrderError(op.f, op.shapes);
         assert.ok(err < 5e-3, `${op.name}: relative error ${err}`);
         assert.equal(tf.memory().numTensors, before, 'no tensor leaks');
       });
@@ -80,6 +82,17 @@ for (const backend of ['cpu', 'wasm'] as const) {
 
     it("finding: tf.logSoftmax's own second derivative is wrong (its gradient reads a disconnected copy of its output)", () => {
       assert.ok(secondOrderError((x) => tf.logSoftmax(x), [[3, 5]]) > 0.1);
+    });
+
+    it('exact pooling routes the gradient of tied maxima to the first one, as the cpu kernel', () => {
+      const tied = tf.tensor4d([0, 0, 0, 0, 2, 2, 1, 2, 3, 1, 3, 3, 1, 1, 1, 1], [1, 4, 4, 1]);
+      const g = (exact: boolean) => {
+        const f = () => tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(tied).dataSync();
+        return Array.from(exact ? withExactPooling(f) : f());
+      };
+      // windows: [0 0; 2 2] → first 2 at (1,0); [0 0; 1 2] → (1,1); [3 1; 1 1] → (2,0); [3 3; 1 1] → (2,2)
+      assert.deepEqual(g(true), [0, 0, 0, 0, 1, 0, 0, 1, 1, 0, 1, 0, 0, 0, 0, 0]);
+      if (backend === 'cpu') assert.deepEqual(g(false), g(true));
     });
 
     it('refuses a pooling it has no second-order gradient for, with a message', () => {

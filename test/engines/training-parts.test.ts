@@ -51,14 +51,21 @@ describe('tfjs training parts', () => {
       const c = parseConfig(RESOLVED, '/runs/x');
       assert.equal(c.baseDir, '/somewhere/examples');
       assert.deepEqual(c.data.source, { type: 'builtin', name: 'decoy-mnist' });
-      assert.deepEqual(c.guidance, { loss: 'cyborg', alpha: 0.5, camClass: 'label', missingSaliency: 'skip' });
+      assert.deepEqual(c.guidance, { loss: 'cyborg', alpha: 0.5, camClass: 'label', missingSaliency: 'skip', attribution: 'cam', layer: 'final', lambda: 1, irrelevant: 'unannotated' });
+      // every guidance loss, attribution and layer of the schema; RRR's λ defaults to 1000
+      const rrr = parseConfig(withOverride((r) => Object.assign(r.guidance, { loss: 'rrr', irrelevant: 'shortcut' })), '/r').guidance;
+      assert.equal(rrr.lambda, 1000);
+      assert.equal(rrr.irrelevant, 'shortcut');
+      assert.equal(parseConfig(withOverride((r) => Object.assign(r.guidance, { loss: 'energy', attribution: 'gradcam', layer: 'mid', lambda: 5 })), '/r').guidance.lambda, 5);
       assert.deepEqual(c.train.optimizer, { type: 'adam', lr: 0.001, beta1: 0.9, beta2: 0.999, weightDecay: 0 });
       assert.deepEqual(c.preview, { every: 50, unit: 'steps', samples: 8 });
     });
 
     it('rejects what the tfjs engine cannot train, saying what to change', () => {
-      assert.throws(() => parseConfig(withOverride((r) => (r.guidance.loss = 'energy')), '/r'), (e: Error) => e instanceof ConfigError && /guidance\.loss = energy is not supported by the tfjs engine \(it supports none, cyborg\)/.test(e.message));
-      assert.throws(() => parseConfig(withOverride((r) => (r.guidance.attribution = 'gradcam')), '/r'), /guidance\.attribution = gradcam/);
+      assert.throws(() => parseConfig(withOverride((r) => (r.guidance.loss = 'gradient')), '/r'), (e: Error) => e instanceof ConfigError && /guidance\.loss = gradient is not supported by the tfjs engine \(it supports none, cyborg, energy, l1, ppce, rrr_star, rrr\)/.test(e.message));
+      assert.throws(() => parseConfig(withOverride((r) => Object.assign(r.guidance, { attribution: 'gradcam', layer: 'input' })), '/r'), /gradcam at layer = input has no channels/);
+      assert.throws(() => parseConfig(withOverride((r) => Object.assign(r.guidance, { attribution: 'cam', layer: 'mid' })), '/r'), /cam is defined at layer = final only/);
+      assert.throws(() => parseConfig(withOverride((r) => Object.assign(r.model, { arch: 'mlp' }) && Object.assign(r.guidance, { loss: 'l1', attribution: 'ixg', layer: 'mid' })), '/r'), /no spatial layout/);
       assert.throws(() => parseConfig(withOverride((r) => (r.model.arch = 'mlp')), '/r'), /mlp has not/);
       assert.throws(() => parseConfig(withOverride((r) => (r.model.arch = 'resnet50')), '/r'), /model\.arch = resnet50/);
       assert.throws(() => parseConfig(withOverride((r) => (r.data.annotation = 'boxes')), '/r'), /annotation = boxes/);

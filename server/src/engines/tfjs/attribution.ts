@@ -17,7 +17,7 @@
  */
 import { camTargets, normalizedCam, type CamClass } from './cam';
 import type { Model } from './models';
-import { logSoftmax } from './second-order';
+import { logSoftmax, withExactPooling } from './second-order';
 import { tf } from './tf';
 
 export type AttributionKind = 'cam' | 'gradcam' | 'ixg';
@@ -64,7 +64,7 @@ export function attributionMaps(model: Model, x: tf.Tensor4D, labels: tf.Tensor1
       rest = (f) => stages.toLogits(f);
     }
   }
-  const { value: logits, grad } = tf.valueAndGrad(rest)(features, dy);
+  const { value: logits, grad } = withExactPooling(() => tf.valueAndGrad(rest)(features, dy));
   const maps =
     kind === 'gradcam'
       ? tf.relu(tf.sum(tf.mul(tf.mean(grad, [1, 2], true), features), 3))
@@ -78,6 +78,6 @@ export function attributionMaps(model: Model, x: tf.Tensor4D, labels: tf.Tensor1
  */
 export function inputGradients(model: Model, x: tf.Tensor4D): { logProbs: tf.Tensor2D; grads: tf.Tensor4D } {
   const f = (t: tf.Tensor4D) => logSoftmax(model.forward(t).logits);
-  const { value, grad } = tf.valueAndGrad(f)(x, tf.ones([x.shape[0], model.spec.classes]) as tf.Tensor2D);
+  const { value, grad } = withExactPooling(() => tf.valueAndGrad(f)(x, tf.ones([x.shape[0], model.spec.classes]) as tf.Tensor2D));
   return { logProbs: value, grads: grad };
 }

@@ -6,6 +6,7 @@
  * predicted`, CYBORG's reference code); the choice of k is not differentiated.
  */
 import { resizeBilinear } from '../../data/resize';
+import { maxKeep, minKeep } from './reduce';
 import { tf } from './tf';
 
 /** Below this range a map counts as flat. */
@@ -29,8 +30,9 @@ export function classActivationMap(features: tf.Tensor4D, headWeight: tf.Tensor2
 
 /** Per-image min-max normalisation to [0, 1]; flat maps become zeros. */
 export function normalizeMaps(maps: tf.Tensor3D): tf.Tensor3D {
-  const lo = tf.min(maps, [1, 2], true);
-  const range = tf.sub(tf.max(maps, [1, 2], true), lo);
+  // ties share the gradient (reduce.ts), as torch's amin / amax
+  const lo = minKeep(maps, [1, 2]);
+  const range = tf.sub(maxKeep(maps, [1, 2]), lo);
   // 1 for a flat map, else 0 — through `step`, whose gradient is zero (comparisons have none in tfjs)
   const flat = tf.step(tf.sub(FLAT_RANGE, range));
   return tf.mul(tf.div(tf.sub(maps, lo), tf.add(range, flat)), tf.sub(1, flat));

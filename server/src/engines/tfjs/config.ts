@@ -6,7 +6,9 @@
 import * as path from 'node:path';
 import type { NormalizeChoice } from '../../data/normalize';
 import type { DataSpec } from '../../data/run-data';
+import { ATTRIBUTIONS, GUIDED_LAYERS, type AttributionKind, type GuidedLayer } from './attribution';
 import type { CamClass } from './cam';
+import { GUIDANCE_LOSSES, type GuidanceLoss, type IrrelevantRegion } from './guidance';
 import type { BackendChoice } from './backend';
 import { TFJS_ARCHS, type Arch } from './models';
 
@@ -19,7 +21,7 @@ export interface EngineConfig {
   /** The sample-deciding settings of data/run-data.ts, and the input normalisation. */
   data: Pick<DataSpec, 'source' | 'imageSize' | 'annotated' | 'valSplit' | 'testSplit' | 'images' | 'labels' | 'saliency' | 'boxes'> & { normalize: NormalizeChoice };
   model: { arch: Arch; width: number; hidden: number[] };
-  guidance: { loss: 'none' | 'cyborg'; alpha: number; camClass: CamClass; missingSaliency: 'skip' | 'zeros' };
+  guidance: { loss: GuidanceLoss; alpha: number; camClass: CamClass; missingSaliency: 'skip' | 'zeros'; attribution: AttributionKind; layer: GuidedLayer; lambda: number; irrelevant: IrrelevantRegion };
   train: {
     epochs: number;
     batch: number;
@@ -59,6 +61,14 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], what: str
   throw new ConfigError(`${what} = ${value} is not supported by the tfjs engine (it supports ${allowed.join(', ')})`);
 }
 
+/** The combinations an attribution loss can train (the validator and the torch engine say the same). */
+function checkAttribution(loss: string, attribution: AttributionKind, layer: GuidedLayer, arch: Arch): void {
+  if (attribution === 'cam' && layer !== 'final') throw new ConfigError(`guidance.attribution = cam is defined at layer = final only (got layer = ${layer}): use gradcam or ixg at ${layer}`);
+  if (attribution === 'gradcam' && layer === 'input') throw new ConfigError('guidance.attribution = gradcam at layer = input has no channels to weight: use ixg at the input, or layer = mid / final');
+  if (arch === 'mlp' && attribution === 'cam') throw new ConfigError(`guidance.loss = ${loss} needs a CAM, which the mlp has not (no conv features): use small_cnn or small_resnet, or attribution = ixg at layer = input`);
+  if (arch === 'mlp' && layer !== 'input') throw new ConfigError(`the mlp's hidden layers have no spatial layout, so an attribution at layer = ${layer} cannot be compared with a human map: use layer = input (attribution = ixg)`);
+}
+
 export function parseConfig(raw: unknown, runDir: string): EngineConfig {
   const r = obj(raw, 'the file');
   const data = obj(r.data, 'data');
@@ -79,12 +89,11 @@ export function parseConfig(raw: unknown, runDir: string): EngineConfig {
   const arch = oneOf(str(model, 'arch', 'model', 'small_cnn'), TFJS_ARCHS, 'model.arch');
   const hidden = Array.isArray(model.hidden) ? model.hidden.map(Number) : [50, 30];
 
-  const loss = oneOf(str(guidance, 'loss', 'guidance', 'none'), ['none', 'cyborg'] as const, 'guidance.loss');
-  if (loss === 'cyborg') {
-    oneOf(str(guidance, 'attribution', 'guidance', 'cam'), ['cam'] as const, 'guidance.attribution');
-    oneOf(str(guidance, 'layer', 'guidance', 'final'), ['final'] as const, 'guidance.layer');
-    if (arch === 'mlp') throw new ConfigError('guidance.loss = cyborg needs a CAM, which the mlp has not (no conv features): use small_cnn or small_resnet');
-  }
+  const loss = oneOf(str(guidance, 'loss', 'guidance', 'none'), GUIDANCE_LOSSES, 'guidance.loss');
+  const attribution = oneOf(str(guidance, 'attribution', 'guidance', 'cam'), ATTRIBUTIONS, 'guidance.attribution');
+  const layer = oneOf(str(guidance, 'layer', 'guidance', 'final'), GUIDED_LAYERS, 'guidance.layer');
+  if (loss !== 'none' && loss !== 'rrr') checkAttribution(loss, attribution, layer, arch);
+  const irrelevant = oneOf(str(guidance, 'irrelevant', 'guidance', 'unannotated'), ['unannotated', 'shortcut'] as const, 'guidance.irrelevant');
 
   const opt = obj(train.optimizer ?? { type: 'adam' }, 'train.optimizer');
   const optType = oneOf(str(opt, 'type', 'train.optimizer'), ['sgd', 'adam'] as const, 'train.optimizer');
@@ -132,6 +141,10 @@ export function parseConfig(raw: unknown, runDir: string): EngineConfig {
       alpha: num(guidance, 'alpha', 'guidance', 0.5),
       camClass: oneOf(str(guidance, 'cam_class', 'guidance', 'label'), ['label', 'predicted'] as const, 'guidance.cam_class'),
       missingSaliency: oneOf(str(guidance, 'missing_saliency', 'guidance', 'skip'), ['skip', 'zeros'] as const, 'guidance.missing_saliency'),
+      attribution,
+      layer,
+      lambda: num(guidance, 'lambda', 'guidance', loss === 'rrr' ? 1000 : 1),
+      irrelevant,
     },
     train: {
       epochs: num(train, 'epochs', 'train', 5),

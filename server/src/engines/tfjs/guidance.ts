@@ -4,8 +4,10 @@
  *
  * - Rao et al.'s energy, L1, PPCE and RRR* on an attribution a (attribution.ts) upsampled
  *   bilinearly to the image size and compared with the mask M = {human map > 0};
- * - Ross et al.'s RRR: Σ over the irrelevant region A = {human map = 0} (every channel) of
- *   the squared input gradients of Σ_k log p_k;
+ * - Ross et al.'s RRR: Σ over the irrelevant region A (every channel) of the squared input
+ *   gradients of Σ_k log p_k. A = {human map = 0} (`guidance.irrelevant = unannotated`), or
+ *   the data set's known shortcut (`shortcut`: Decoy MNIST's swatch, ImageSet.decoyMask),
+ *   in which case RRR* penalises â on A too (M = 1 − A), as the torch engine does;
  * - CYBORG with GradCAM or input×gradient: α·CE + (1−α)·MSE(min-max(a), H↓), H↓ the human
  *   map resized to the map's size and min-max normalised;
  *
@@ -20,6 +22,7 @@ import { attributionMaps, inputGradients, type AttributionKind, type GuidedLayer
 import { normalizeMaps, saliencyAtCamSize, type CamClass } from './cam';
 import { crossEntropyPerImage, type BatchNorm, type LossTerms } from './losses';
 import type { Model } from './models';
+import { maxKeep } from './reduce';
 import { tf } from './tf';
 
 export const RAO_LOSSES = ['energy', 'l1', 'ppce', 'rrr_star'] as const;
@@ -69,7 +72,7 @@ export function upsampleMaps(maps: tf.Tensor3D, to: number): tf.Tensor3D {
 
 /** â = a⁺ / max|a| per image; an all-zero map stays zero. */
 export function unitAttribution(a: tf.Tensor3D): tf.Tensor3D {
-  const peak = tf.max(tf.abs(a), [1, 2], true);
+  const peak = maxKeep(tf.abs(a), [1, 2]);
   const flat = tf.sub(1, positive(peak));
   return tf.div(tf.relu(a), tf.add(peak, flat));
 }
@@ -125,6 +128,8 @@ export function weightedLoss(logits: tf.Tensor2D, labels: tf.Tensor1D, perImage:
   return { loss, ce: ceMean, guidance };
 }
 
+export type IrrelevantRegion = 'unannotated' | 'shortcut';
+
 export interface GuidedLossConfig {
   loss: Exclude<GuidanceLoss, 'none'>;
   attribution: AttributionKind;
@@ -149,13 +154,15 @@ export function isCyborgCam(c: { loss: string; attribution?: string }): boolean 
 
 /**
  * The loss terms of the guided losses other than CYBORG-with-CAM, and the logits they came
- * with. `human`: the batch's raw human maps [N, S, S] as a plain array (S = image size).
+ * with. `human`: the batch's raw human maps [N, S, S] as a plain array (S = image size);
+ * `irrelevant`: the region A [N, S, S] (1 = irrelevant) when it is not {human map = 0}.
  */
-export function guidedLoss(model: Model, c: GuidedLossConfig, x: tf.Tensor4D, labels: tf.Tensor1D, human: Float32Array, guided: tf.Tensor1D, norm?: BatchNorm): LossTerms & { logits: tf.Tensor2D } {
+export function guidedLoss(model: Model, c: GuidedLossConfig, x: tf.Tensor4D, labels: tf.Tensor1D, human: Float32Array, guided: tf.Tensor1D, norm?: BatchNorm, irrelevantRegion?: ArrayLike<number>): LossTerms & { logits: tf.Tensor2D } {
   const [n, size] = x.shape;
+  const region = () => tf.tensor3d(irrelevantRegion ? Float32Array.from(irrelevantRegion, (v) => (v > 0 ? 1 : 0)) : Float32Array.from(human, (v) => (v > 0 ? 0 : 1)), [n, size, size]);
   if (c.loss === 'rrr') {
     const { logProbs, grads } = inputGradients(model, x);
-    const irrelevant = tf.tensor3d(Float32Array.from(human, (v) => (v > 0 ? 0 : 1)), [n, size, size]);
+    const irrelevant = region();
     return { ...weightedLoss(logProbs, labels, rrrPerImage(grads, irrelevant), guided, { ce: 1, guidance: c.lambda }, norm), logits: logProbs };
   }
   const { logits, maps } = attributionMaps(model, x, labels, c.attribution, c.layer, c.camClass);
@@ -165,6 +172,7 @@ export function guidedLoss(model: Model, c: GuidedLossConfig, x: tf.Tensor4D, la
     const mse = tf.mean(tf.square(tf.sub(normalizeMaps(maps), target)), [1, 2]) as tf.Tensor1D;
     return { ...weightedLoss(logits, labels, mse, guided, { ce: c.alpha, guidance: 1 - c.alpha }, norm), logits };
   }
-  const mask = tf.tensor3d(humanMask(human), [n, size, size]);
+  // RRR* penalises â outside M, so with a shortcut region M = 1 − A
+  const mask = irrelevantRegion && c.loss === 'rrr_star' ? (tf.sub(1, region()) as tf.Tensor3D) : tf.tensor3d(humanMask(human), [n, size, size]);
   return { ...weightedLoss(logits, labels, raoPerImage(c.loss, maps, mask), guided, { ce: 1, guidance: c.lambda }, norm), logits };
 }

@@ -13,9 +13,10 @@
  *      where x equals the window's maximum y. Its gradient w.r.t. dy gathers ddx from the
  *      same positions; w.r.t. x and y it is 0 (the routing is piecewise constant). Written
  *      for the non-overlapping, unpadded windows our models use (2×2, stride 2) with the
- *      windows as broadcastable axes, like wasm-kernels.ts's MaxPoolGrad; exact ties inside
- *      a window (after a ReLU: windows of zeros, whose gradient the ReLU discards) count for
- *      every tied position. Other poolings throw a clear error.
+ *      windows as broadcastable axes. Of tied maxima the first in row-major order counts,
+ *      the one the cpu kernel and torch route dy to: ties are common (a ReLU's zeros,
+ *      constant backgrounds), and GradCAM at `mid` reads the routed gradient itself. Other
+ *      poolings throw a clear error.
  *    - `Conv2DBackpropFilter(x, dy)` is bilinear: w.r.t. x it is the input gradient of a
  *      convolution with filter ddW, w.r.t. dy the convolution of x with ddW. (Our inner
  *      gradients are taken w.r.t. activations, never weights, so training does not need
@@ -64,9 +65,64 @@ function maxPoolGradGradDy(ddx: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D, att
   const x5 = tf.reshape(xs, [n * oh, 2, ow, 2, c]);
   const y5 = tf.reshape(y, [n * oh, 1, ow, 1, c]);
   // 1 where x is its window's maximum (y ≥ x everywhere, so step(y − x) is 1 exactly off the maximum)
-  const mask = tf.sub(1, tf.step(tf.sub(y5, x5)));
+  const tied = tf.sub(1, tf.step(tf.sub(y5, x5)));
+  // of tied maxima only the first in row-major order, the one the cpu kernel (and torch) routes dy to
+  const score = tf.mul(tied, FIRST_IN_WINDOW());
+  const mask = tf.step(tf.sub(score, tf.sub(tf.max(score, [1, 3], true), 0.5)));
   const picked = tf.sum(tf.mul(tf.reshape(dd, [n * oh, 2, ow, 2, c]), mask), [1, 3]);
   return tf.reshape(picked, [n, oh, ow, c]);
+}
+
+/** Window positions scored so that the first in row-major order scores highest. */
+const FIRST_IN_WINDOW = () => tf.tensor5d([4, 3, 2, 1], [1, 2, 1, 2, 1]);
+
+/** Depth of withExactPooling calls (synchronous: the flag is only read inside them). */
+let exactPooling = 0;
+
+/**
+ * Runs `fn` (an attribution's backward pass) with max-pool gradients written as
+ * differentiable ops — dy routed to the first maximum of each window by a constant mask —
+ * instead of the MaxPoolGrad kernel: exact at ties on every backend (the wasm kernel of
+ * wasm-kernels.ts gives dy to every tied maximum, which cross-entropy tolerates but
+ * GradCAM at `mid` reads directly), and differentiable again without MaxPoolGrad's gradient.
+ * Training steps outside keep the fast kernel.
+ */
+export function withExactPooling<T>(fn: () => T): T {
+  exactPooling++;
+  try {
+    return fn();
+  } finally {
+    exactPooling--;
+  }
+}
+
+/** [N·h, 2, w, 2, C] mask of the first maximum per 2×2 window; computed off the tape (zero gradient). */
+const firstMaxMask = tf.customGrad(((x5: tf.Tensor, y5: tf.Tensor) => {
+  const tied = tf.sub(1, tf.step(tf.sub(y5, x5)));
+  const score = tf.mul(tied, FIRST_IN_WINDOW());
+  const [m, , w, , c] = x5.shape;
+  // the best score per window through a 2×2 max-pool of the windows laid out as an image
+  const best = tf.reshape(tf.maxPool(tf.reshape(score, [m, 2, 2 * w, c]) as tf.Tensor4D, 2, 2, 'valid'), [m, 1, w, 1, c]);
+  return {
+    value: tf.step(tf.sub(score, tf.sub(best, 0.5))),
+    gradFunc: () => [tf.zerosLike(x5), tf.zerosLike(y5)],
+  };
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as (x5: tf.Tensor, y5: tf.Tensor) => tf.Tensor;
+
+function isTwoByTwo(attrs: PoolAttrs): boolean {
+  const [fh, fw] = pair(attrs.filterSize);
+  const [sh, sw] = pair(attrs.strides);
+  return fh === 2 && fw === 2 && sh === 2 && sw === 2 && (attrs.pad === 'valid' || attrs.pad === 0);
+}
+
+/** dx of a 2×2 / stride-2 max-pool as mask · dy (differentiable in dy). */
+function routeToFirstMax(dy: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor4D): tf.Tensor4D {
+  const [n, hIn, wIn, c] = x.shape;
+  const [, oh, ow] = y.shape;
+  const xs = hIn === 2 * oh && wIn === 2 * ow ? x : tf.slice(x, [0, 0, 0, 0], [n, 2 * oh, 2 * ow, c]);
+  const mask = firstMaxMask(tf.reshape(xs, [n * oh, 2, ow, 2, c]), tf.reshape(y, [n * oh, 1, ow, 1, c]));
+  const dx = tf.reshape(tf.mul(tf.reshape(dy, [n * oh, 1, ow, 1, c]), mask), [n, 2 * oh, 2 * ow, c]) as tf.Tensor4D;
+  return hIn === 2 * oh && wIn === 2 * ow ? dx : tf.pad(dx, [[0, 0], [0, hIn - 2 * oh], [0, wIn - 2 * ow], [0, 0]]);
 }
 
 let registered = false;
@@ -75,6 +131,18 @@ let registered = false;
 export function registerSecondOrderGradients(): void {
   if (registered) return;
   registered = true;
+  tf.registerGradient({
+    kernelName: 'MaxPool',
+    inputsToSave: ['x'],
+    outputsToSave: [true],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, y] = saved as tf.Tensor4D[];
+      const a = attrs as unknown as PoolAttrs;
+      if (exactPooling > 0 && isTwoByTwo(a)) return { x: () => routeToFirstMax(dy as tf.Tensor4D, x, y) };
+      // the stock gradient (tfjs-core's MaxPool_grad: the MaxPoolGrad kernel)
+      return { x: () => tf.engine().runKernel('MaxPoolGrad', { dy: dy as tf.Tensor, input: x, output: y }, { filterSize: a.filterSize, strides: a.strides, pad: a.pad, dimRoundingMode: a.dimRoundingMode } as unknown as tf.NamedAttrMap) as tf.Tensor };
+    },
+  });
   tf.registerGradient({
     kernelName: 'MaxPoolGrad',
     inputsToSave: ['dy', 'input', 'output'],

@@ -5,9 +5,10 @@
  */
 import type { AttributionKind, GuidedLayer } from './attribution';
 import type { CamClass } from './cam';
-import { guidedLoss, isCyborgCam, type GuidanceLoss } from './guidance';
+import { guidedLoss, isCyborgCam, type GuidanceLoss, type IrrelevantRegion } from './guidance';
 import { crossEntropyLoss, cyborgLoss, type BatchNorm, type LossTerms } from './losses';
 import { accuracy, argmaxRows } from './metrics';
+import { withExactPooling } from './second-order';
 import type { Model } from './models';
 import { tf } from './tf';
 
@@ -20,6 +21,13 @@ export interface LossConfig {
   layer?: GuidedLayer;
   /** Weight of Rao's losses and RRR (total = CE + λ·L). */
   lambda?: number;
+  /** RRR's (and RRR*'s) irrelevant region (guidance.ts); default: where the human map is 0. */
+  irrelevant?: IrrelevantRegion;
+}
+
+/** Whether a loss penalises the data set's shortcut region (ShardInput.irrelevant). */
+export function needsShortcut(c: LossConfig): boolean {
+  return (c.loss === 'rrr' || c.loss === 'rrr_star') && c.irrelevant === 'shortcut';
 }
 
 /** Whether a loss needs each image's raw human map (ShardInput.human). */
@@ -42,6 +50,8 @@ export interface ShardInput {
   guided: Float32Array;
   /** n × size × size raw human maps (losses other than CYBORG-with-CAM: needsHumanMaps). */
   human?: Float32Array;
+  /** n × size × size irrelevant region A (1 = irrelevant) with `irrelevant = shortcut`. */
+  irrelevant?: Uint8Array;
 }
 
 export interface ShardOutput {
@@ -68,11 +78,14 @@ export function shardGradients(model: Model, lossConfig: LossConfig, input: Shar
   let terms: LossTerms | undefined;
   let logits: tf.Tensor2D | undefined;
   try {
-    const { value, grads } = tf.variableGrads(
+    // guided losses: every max-pool gradient of the step routed exactly (second-order.ts), so the
+    // wasm backend trains them as cpu and torch do where pooling windows tie
+    const gradients = guidedOther ? withExactPooling : <T>(f: () => T) => f();
+    const { value, grads } = gradients(() => tf.variableGrads(
       () => {
         if (guidedOther) {
           const c = lossConfig;
-          const t = guidedLoss(model, { loss: c.loss as Exclude<GuidanceLoss, 'none'>, attribution: c.attribution ?? 'cam', layer: c.layer ?? 'final', lambda: c.lambda ?? 1, alpha: c.alpha, camClass: c.camClass }, inputs.x, inputs.labels, input.human!, inputs.guided, norm);
+          const t = guidedLoss(model, { loss: c.loss as Exclude<GuidanceLoss, 'none'>, attribution: c.attribution ?? 'cam', layer: c.layer ?? 'final', lambda: c.lambda ?? 1, alpha: c.alpha, camClass: c.camClass }, inputs.x, inputs.labels, input.human!, inputs.guided, norm, input.irrelevant);
           terms = t;
           tf.keep(t.ce);
           tf.keep(t.guidance);
@@ -100,7 +113,7 @@ export function shardGradients(model: Model, lossConfig: LossConfig, input: Shar
         return terms.loss;
       },
       model.params.map((p) => p.variable),
-    );
+    ));
     const t = terms as unknown as LossTerms;
     const out: ShardOutput = {
       grads,

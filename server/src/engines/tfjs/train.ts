@@ -31,7 +31,8 @@ import { createModel, parameterCount, type Model } from './models';
 import { createOptimizer, learningRate, type Optimizer } from './optimizer';
 import { renderOverlay } from './overlay';
 import { GradientWorker, shardBounds, threadCount, WORKER_ROLE, type WorkerInit } from './parallel';
-import { readWeights, shardGradients, type LossConfig, type ShardInput } from './step';
+import { describeLoss, isCyborgCam } from './guidance';
+import { needsHumanMaps, needsShortcut, readWeights, shardGradients, type LossConfig, type ShardInput } from './step';
 import { tf } from './tf';
 
 
@@ -81,6 +82,12 @@ function gatherImages(set: ImageSet, idx: ArrayLike<number>): Float32Array {
   const ipx = set.size * set.size * set.channels;
   const out = new Float32Array(idx.length * ipx);
   for (let i = 0; i < idx.length; i++) out.set(set.images.subarray(idx[i] * ipx, (idx[i] + 1) * ipx), i * ipx);
+  return out;
+}
+
+function gatherMask(values: Uint8Array, width: number, idx: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(idx.length * width);
+  for (let i = 0; i < idx.length; i++) out.set(values.subarray(idx[i] * width, (idx[i] + 1) * width), i * width);
   return out;
 }
 
@@ -157,7 +164,8 @@ class Trainer {
     private readonly config: EngineConfig,
     private readonly data: RunData,
   ) {
-    this.lossConfig = { loss: config.guidance.loss, alpha: config.guidance.alpha, camClass: config.guidance.camClass };
+    const g = config.guidance;
+    this.lossConfig = { loss: g.loss, alpha: g.alpha, camClass: g.camClass, attribution: g.attribution, layer: g.layer, lambda: g.lambda, irrelevant: g.irrelevant };
     const { train } = data;
     this.model = createModel({
       arch: config.model.arch,
@@ -172,7 +180,7 @@ class Trainer {
     this.optimizer = createOptimizer(config.train.optimizer, this.model.params);
     this.camSize = this.model.featureSize;
     if (this.camSize !== undefined && this.camSize < 1) throw new ConfigError(`data.image_size = ${train.size} is too small for ${config.model.arch}: its final feature map would be empty`);
-    if (config.guidance.loss === 'cyborg' && this.camSize) this.trainSaliency = saliencyAtCamSize(train.saliency, train.count, train.size, this.camSize);
+    if (isCyborgCam(config.guidance) && this.camSize) this.trainSaliency = saliencyAtCamSize(train.saliency, train.count, train.size, this.camSize);
     this.stepsPerEpoch = Math.ceil(train.count / config.train.batch);
     const previewFrom = [data.val, data.test, data.train].find((s) => s.count > 0);
     if (previewFrom && config.preview.samples > 0 && this.model.headWeight) {
@@ -243,6 +251,8 @@ class Trainer {
       saliency: this.trainSaliency && this.camSize ? gatherRows(this.trainSaliency, this.camSize ** 2, idx) : undefined,
       camSize: this.camSize,
       guided: Float32Array.from(idx, (i) => this.data.guided[i]),
+      human: needsHumanMaps(this.lossConfig) ? gatherRows(train.saliency, train.size * train.size, idx) : undefined,
+      irrelevant: needsShortcut(this.lossConfig) ? gatherMask(train.decoyMask, train.size * train.size, idx) : undefined,
     };
   }
 
@@ -458,7 +468,7 @@ async function trainLoop(
       ` (loaded in ${times.dataSeconds.toFixed(1)} s)`,
   );
   const model = trainer.describeModel();
-  ctx.log('info', `model ${model.arch}: ${model.parameters} parameters; ${config.guidance.loss === 'none' ? 'cross-entropy' : `${config.guidance.loss} (alpha ${config.guidance.alpha})`}; ${epochs} epochs × ${stepsPerEpoch} steps of ${batch}; ${times.threads} thread(s)`);
+  ctx.log('info', `model ${model.arch}: ${model.parameters} parameters; ${describeLoss(config.guidance)}; ${epochs} epochs × ${stepsPerEpoch} steps of ${batch}; ${times.threads} thread(s)`);
   const norm = trainer.normalization();
   if (norm) ctx.log('info', `inputs normalised (data.normalize = ${config.data.normalize}): mean ${norm.mean.map((v) => v.toFixed(4)).join(', ')}, std ${norm.std.map((v) => v.toFixed(4)).join(', ')}`);
   for (const w of data.warnings) ctx.log('warning', w);

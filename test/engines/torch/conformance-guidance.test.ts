@@ -1,0 +1,184 @@
+/**
+ * Engine conformance of the guidance losses beyond CYBORG-with-CAM: for every loss ×
+ * attribution × layer both engines train (energy, L1, PPCE, RRR*, CYBORG on CAM / GradCAM /
+ * input×gradient at final, mid, input; RRR), on small_cnn, small_resnet and the mlp, the
+ * tfjs engine (guidance.ts, attribution.ts, second-order gradients; cpu backend) and the torch
+ * engine (conformance_guidance.py: Trainer.guided_loss's composition) compute the same
+ * attribution maps, loss terms and parameter gradients (≤ 1e-4 relative) from the same
+ * weights, batch, human maps and input normalisation.
+ *
+ * PPCE = −mean_{M=1} log(â + 1e-7) amplifies a difference in â by 1/(â + 1e-7): where â is
+ * ~0 on M (a normalised CAM is exactly 0 at its minimum, and bilinear upsampling spreads
+ * that), float32 rounding alone moves the loss by 1e-3. The PPCE cases therefore take M off
+ * the pixels where the tfjs â < 1e-3 (their own human maps), so both engines are compared
+ * where the loss is well conditioned.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRng } from '../../../server/src/data/rng';
+import { readNpy, writeNpy, type NpyArray } from '../../../server/src/data/npy';
+import { attributionMaps, inputGradients, type AttributionKind, type GuidedLayer } from '../../../server/src/engines/tfjs/attribution';
+import { guidedLoss, unitAttribution, upsampleMaps, type GuidanceLoss } from '../../../server/src/engines/tfjs/guidance';
+import { createModel, type Arch, type Model } from '../../../server/src/engines/tfjs/models';
+import { tf } from '../../../server/src/engines/tfjs/tf';
+import { maxAbsDiff, randomNormal, useBackend } from '../helpers';
+import { requireTorch, runPython, scratch } from './helpers';
+
+const TOL = 1e-4;
+
+function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let scale = 1e-3;
+  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+  return maxAbsDiff(a, b) / scale;
+}
+
+function uniform(count: number, seed: number): Float32Array {
+  const rng = createRng(seed, 7);
+  return Float32Array.from({ length: count }, () => rng.float());
+}
+
+type Loss = Exclude<GuidanceLoss, 'none'>;
+const ATTRIBUTION_LAYERS: [AttributionKind, GuidedLayer][] = [
+  ['cam', 'final'],
+  ['gradcam', 'final'],
+  ['gradcam', 'mid'],
+  ['ixg', 'final'],
+  ['ixg', 'mid'],
+  ['ixg', 'input'],
+];
+const MAP_LOSSES: Loss[] = ['energy', 'l1', 'ppce', 'rrr_star', 'cyborg'];
+
+interface Case {
+  id: string;
+  model: string;
+  loss: Loss;
+  attribution: AttributionKind;
+  layer: GuidedLayer;
+  lambda: number;
+  alpha: number;
+  irrelevant?: 'shortcut';
+}
+
+/** Every combination a model can train (the mlp: input×gradient at the input, and RRR). */
+function casesFor(model: string, arch: Arch): Case[] {
+  const out: Case[] = [];
+  for (const loss of MAP_LOSSES) {
+    for (const [attribution, layer] of ATTRIBUTION_LAYERS) {
+      if (arch === 'mlp' && !(attribution === 'ixg' && layer === 'input')) continue;
+      out.push({ id: `${model}-${loss}-${attribution}-${layer}`, model, loss, attribution, layer, lambda: 0.7, alpha: 0.4 });
+    }
+  }
+  out.push({ id: `${model}-rrr`, model, loss: 'rrr', attribution: 'cam', layer: 'final', lambda: 3, alpha: 0.5 });
+  out.push({ id: `${model}-rrr-shortcut`, model, loss: 'rrr', attribution: 'cam', layer: 'final', lambda: 3, alpha: 0.5, irrelevant: 'shortcut' });
+  if (arch !== 'mlp') out.push({ id: `${model}-rrr_star-shortcut`, model, loss: 'rrr_star', attribution: 'ixg', layer: 'input', lambda: 0.7, alpha: 0.5, irrelevant: 'shortcut' });
+  return out;
+}
+
+describe('torch engine conformance with the tfjs engine: guidance losses and attributions', function () {
+  this.timeout(300_000);
+  let python = '';
+  let dir = '';
+  const models = new Map<string, { model: Model; x: Float32Array; labels: Int32Array; human: Float32Array; guided: Float32Array; shortcut: Uint8Array; n: number; size: number; channels: number }>();
+  const cases: Case[] = [];
+  const caseHuman = new Map<string, Float32Array>();
+  let results: Record<string, { loss: number; ce: number; guidance: number }> = {};
+  const put = (name: string, values: NpyArray, shape: number[]) => writeNpy(path.join(dir, name), values, shape);
+  const get = (name: string) => readNpy(path.join(dir, name)).values;
+
+  before(async function () {
+    python = requireTorch(this).python;
+    await useBackend('cpu');
+    dir = scratch('conformance-guidance');
+    const specs: { id: string; arch: Arch; width: number; hidden: number[]; size: number; channels: number; classes: number; normalize?: { mean: number[]; std: number[] } }[] = [
+      { id: 'cnn', arch: 'small_cnn', width: 4, hidden: [], size: 12, channels: 1, classes: 3, normalize: { mean: [0.4], std: [0.3] } },
+      { id: 'resnet', arch: 'small_resnet', width: 4, hidden: [], size: 9, channels: 3, classes: 4 },
+      { id: 'mlp', arch: 'mlp', width: 0, hidden: [12, 7], size: 8, channels: 1, classes: 5, normalize: { mean: [0.5], std: [0.25] } },
+    ];
+    const tasks: object[] = [];
+    for (const [k, s] of specs.entries()) {
+      const model = createModel({ arch: s.arch, width: s.width, hidden: s.hidden, imageSize: s.size, channels: s.channels, classes: s.classes, seed: 21 + k, normalize: s.normalize });
+      // perturbed weights (non-zero biases): the comparison must not rest on the initialisation
+      model.params.forEach((p, i) => tf.tidy(() => p.variable.assign(tf.add(p.variable, tf.tensor(randomNormal(p.variable.size, 300 + i, 0.05), p.variable.shape)))));
+      const n = 5;
+      const x = uniform(n * s.size * s.size * s.channels, 40 + k);
+      const labels = Int32Array.from({ length: n }, (_, i) => (i * 2) % s.classes);
+      // human maps: zero on about half the pixels (M and A both non-trivial), positive elsewhere
+      const base = Float32Array.from(uniform(n * s.size * s.size, 50 + k), (v, i) => (((i * 2654435761) >>> 0) % 7 < 3 ? 0 : v));
+      const guided = Float32Array.from({ length: n }, (_, i) => (i === 3 ? 0 : 1));
+      // a "shortcut" region: a 3×3 corner patch per image
+      const shortcut = new Uint8Array(n * s.size * s.size);
+      for (let i = 0; i < n; i++) for (let r = 0; r < 3; r++) for (let c = 0; c < 3; c++) shortcut[i * s.size * s.size + (i % 2 ? r : s.size - 1 - r) * s.size + c] = 1;
+      put(`${s.id}-x.npy`, x, [n, s.size, s.size, s.channels]);
+      put(`${s.id}-labels.npy`, labels, [n]);
+      put(`${s.id}-human.npy`, base, [n, s.size, s.size]);
+      put(`${s.id}-guided.npy`, guided, [n]);
+      put(`${s.id}-shortcut.npy`, shortcut, [n, s.size, s.size]);
+      for (const p of model.params) put(`${s.id}-w-${p.name}.npy`, p.variable.dataSync() as Float32Array, p.variable.shape);
+      models.set(s.id, { model, x, labels, human: base, guided, shortcut, n, size: s.size, channels: s.channels });
+      const channels = s.channels;
+      const modelTask = { id: s.id, arch: s.arch, width: s.width, hidden: s.hidden, size: s.size, channels, classes: s.classes, names: model.params.map((p) => p.name), mean: s.normalize?.mean ?? Array(channels).fill(0), std: s.normalize?.std ?? Array(channels).fill(1) };
+      for (const c of casesFor(s.id, s.arch)) {
+        cases.push(c);
+        let human: string | undefined;
+        if (c.loss === 'ppce') {
+          const unit = tf.tidy(() => {
+            const maps = attributionMaps(model, tf.tensor4d(x, [n, s.size, s.size, s.channels]), tf.tensor1d(labels, 'int32'), c.attribution, c.layer, 'label').maps;
+            return unitAttribution(upsampleMaps(maps, s.size)).dataSync();
+          });
+          human = `${c.id}-human.npy`;
+          caseHuman.set(c.id, Float32Array.from(base, (v, i) => (unit[i] < 1e-3 ? 0 : v)));
+          put(human, caseHuman.get(c.id)!, [n, s.size, s.size]);
+        }
+        tasks.push({ ...c, model: modelTask, ...(human ? { human } : {}) });
+      }
+    }
+    fs.writeFileSync(path.join(dir, 'tasks.json'), JSON.stringify(tasks));
+    runPython(python, [path.join(__dirname, 'conformance_guidance.py'), dir], { timeoutMs: 240_000 });
+    results = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8')) as typeof results;
+  });
+
+  after(() => {
+    for (const m of models.values()) m.model.dispose();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('covers every loss × attribution × layer of both engines (small_cnn, small_resnet, mlp)', () => {
+    assert.equal(cases.length, 2 * (5 * 6 + 3) + (5 + 2));
+    assert.equal(Object.keys(results).length, cases.length);
+  });
+
+  it('computes the same attribution maps, loss terms and parameter gradients (≤ 1e-4 relative)', () => {
+    const failures: string[] = [];
+    let worst = 0;
+    for (const c of cases) {
+      const m = models.get(c.model)!;
+      const expected = tf.tidy(() => {
+        const x = tf.tensor4d(m.x, [m.n, m.size, m.size, m.channels]);
+        const labels = tf.tensor1d(m.labels, 'int32');
+        const maps = c.loss === 'rrr' ? inputGradients(m.model, x).grads : attributionMaps(m.model, x, labels, c.attribution, c.layer, 'label').maps;
+        let terms = { loss: 0, ce: 0, guidance: 0 };
+        const { grads } = tf.variableGrads(() => {
+          const t = guidedLoss(m.model, { loss: c.loss, attribution: c.attribution, layer: c.layer, lambda: c.lambda, alpha: c.alpha, camClass: 'label' }, x, labels, caseHuman.get(c.id) ?? m.human, tf.tensor1d(m.guided), undefined, c.irrelevant ? m.shortcut : undefined);
+          terms = { loss: t.loss.dataSync()[0], ce: t.ce.dataSync()[0], guidance: t.guidance.dataSync()[0] };
+          return t.loss;
+        }, m.model.params.map((p) => p.variable));
+        const flat = new Float32Array(m.model.params.reduce((s, p) => s + p.variable.size, 0));
+        let o = 0;
+        for (const p of m.model.params) {
+          flat.set(grads[p.variable.name].dataSync() as Float32Array, o);
+          o += p.variable.size;
+        }
+        return { maps: maps.dataSync() as Float32Array, terms, grads: flat };
+      });
+      const r = results[c.id];
+      const dMaps = relDiff(get(`${c.id}-maps.npy`), expected.maps);
+      const dGrads = relDiff(get(`${c.id}-grads.npy`), expected.grads);
+      const dTerms = Math.max(...(['loss', 'ce', 'guidance'] as const).map((k) => Math.abs(r[k] - expected.terms[k]) / Math.max(1, Math.abs(expected.terms[k]))));
+      worst = Math.max(worst, dMaps, dGrads, dTerms);
+      if (!(dMaps < TOL && dGrads < TOL && dTerms < TOL)) failures.push(`${c.id}: maps ${dMaps.toExponential(2)}, gradients ${dGrads.toExponential(2)}, terms ${dTerms.toExponential(2)} (torch ${JSON.stringify(r)}, tfjs ${JSON.stringify(expected.terms)})`);
+      if (c.loss !== 'cyborg' && !(expected.terms.guidance > 0)) failures.push(`${c.id}: the guidance term is not exercised (${expected.terms.guidance})`);
+    }
+    assert.deepEqual(failures, [], `worst relative difference ${worst}`);
+  });
+});
