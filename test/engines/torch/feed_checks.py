@@ -31,6 +31,7 @@ def main(directory):
     mapped = RunData(directory, env={"SGT_TORCH_IN_MEMORY_MB": "0"})
     out["storage"] = [mem.storage, mapped.storage]
     out["mapped_is_memmap"] = isinstance(mapped.train.images_stored, np.memmap)
+    out["memory_is_copy"] = type(mem.train.images_stored) is np.ndarray
     out["stored_dtype"] = str(mem.train.images_stored.dtype)
     same = True
     for split in ("train", "val", "test"):

@@ -58,16 +58,17 @@ class DataError(Exception):
 
 
 def _rows(a, idx):
-    """Rows idx (a tensor, array or list of indices) of a tensor or a (memory-mapped) array, as a CPU tensor."""
+    """Rows idx (a tensor, array or list of indices) of a tensor or a numpy array (in memory or
+    memory-mapped), as a CPU tensor. numpy's fancy indexing (a copy into an ordinary, writable
+    array) takes 0.4 ms for 64 images of 112 px where torch's advanced indexing takes 9 ms."""
     if isinstance(a, torch.Tensor):
-        return a[torch.as_tensor(idx, dtype=torch.long)]
-    # fancy indexing copies the rows out of the map into an ordinary (writable) array
+        return a.index_select(0, torch.as_tensor(idx, dtype=torch.long))
     return torch.from_numpy(a[np.asarray(idx, dtype=np.int64)])
 
 
 class ImageSet:
-    """One split. Images and human maps as stored (uint8 codes or float32; tensors in memory,
-    or numpy memory maps), labels and flags as tensors."""
+    """One split. Images and human maps as stored (uint8 codes or float32; numpy arrays in
+    memory, or numpy memory maps), labels and flags as tensors."""
 
     def __init__(self, images, labels, saliency, has_saliency, shortcut=None):
         self.images_stored = images
@@ -180,9 +181,8 @@ class RunData:
         self.pixel_bytes = pixel_bytes
 
         def hold(a):
-            if a is None or self.storage == "mapped":
-                return a
-            return torch.from_numpy(np.array(a))
+            # one copy into memory, read sequentially now rather than page by page during the first epoch
+            return a if a is None or self.storage == "mapped" else np.array(a)
 
         for split in SPLITS:
             m = maps[split]
