@@ -264,6 +264,21 @@ experiment big extends base {
       assert.deepEqual(fixed.diagnostics.filter((x) => x.code !== 'engine-unavailable'), [], show(fixed));
     });
 
+    it('a value set for a key that the parent sweeps: a warning that the sweep replaces it', () => {
+      const text = `${sweepExp('  guidance { loss = cyborg }', '    seed = [1, 2]', 'base')}
+experiment child extends base {
+  seed = 5
+  guidance { alpha = 0.3 }
+}
+`;
+      const a = check(text);
+      const d = expectOne(a, { code: 'not-applicable', severity: 'warning', text: 'seed', words: ["swept by 'base' (line 5)", 'sweep { seed = [5] }'] });
+      assert.ok(a.text.slice(0, d.start).includes('experiment child'));
+      assert.deepEqual(runsNamed(a.experiments, 'child')?.map((m) => m.name), ['child@seed=1', 'child@seed=2']);
+      // the same experiment writing a value and sweeping it is not warned about (the design example)
+      assert.deepEqual(check(sweepExp('  seed = 1', '    seed = [1, 2]')).diagnostics, []);
+    });
+
     it('a combination that breaks a cross-key rule: on the swept value, naming the runs', () => {
       const a = check(sweepExp('  guidance { loss = cyborg }', '    guidance.layer = [final, mid]\n    seed = [1, 2]'));
       const d = expectOne(a, { code: 'incompatible', severity: 'error', text: 'mid', words: ['CAM', 'in 2 of 4 runs', 'methods@layer=mid,seed=1', 'methods@layer=mid,seed=2'] });

@@ -702,6 +702,13 @@ class Validator {
       this.report(own?.key ?? m.node.name ?? m.node, 'error', 'out-of-range', `Run names of this sweep are up to ${longest.length} characters long (\`${shorten(longest)}\`); run directories are named after them, so at most ${MAX_RUN_NAME_LENGTH}: sweep fewer keys, or shorter values.`);
       return;
     }
+    // a value this experiment sets for a key its parent sweeps is replaced by the sweep's values
+    for (const a of axes) {
+      const own = base.get(a.path);
+      if (a.from !== m.node && own?.from === m.node) {
+        this.report(own.entry.key, 'warning', 'not-applicable', `'${a.path}' is swept by '${a.from.name?.name ?? '?'}' (line ${this.line(a.entry.start)}), so this value is not used: to change the values, write \`sweep { ${a.path} = [${shorten(printValue(own.entry.value!))}] }\` here.`, [removeEntryFix(this.text, own.entry, `Remove '${a.path.split('.').pop()}'`)]);
+      }
+    }
     // a swept key that has an effect in no run is a mistake worth a warning
     for (const a of axes) {
       if (a.from === m.node && !points.some((p) => p.values.some((v) => v.axis === a))) {
