@@ -59,6 +59,11 @@ describe('language server: sweeps', () => {
     const md = await hoverAt(SWEEP.replace('experiment m', 'experiment |m'));
     assert.ok(md);
     assert.match(md, /\*\*Sweep:\*\* 6 runs — `m@alpha=0\.1,seed=1`, `m@alpha=0\.1,seed=2`/);
+    const block = await hoverAt(SWEEP.replace('  sweep {', '  swe|ep {'));
+    assert.ok(block);
+    assert.match(block, /^\*\*sweep\*\* \{ … \}\n\nRuns the experiment once per combination/);
+    assert.ok(!block.includes('Keys:'), block);
+    assert.match(block, /\*\*Sweep:\*\* 6 runs — /);
     const key = await hoverAt(SWEEP.replace('guidance.alpha =', 'guidance.al|pha ='));
     assert.ok(key);
     assert.match(key, /\*\*sweep\.guidance\.alpha\*\* — a list of number in \[0, 1\]/);

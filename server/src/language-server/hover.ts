@@ -13,7 +13,7 @@ import { runsOf } from '../dsl/sweep';
 import { applicabilityOf, keyApplies, type ExperimentModel } from '../dsl/validate';
 import type { AnalyzedDocument } from './documents';
 import { toRange } from './convert';
-import { dataSummaryMarkdown, experimentMarkdown } from './experiment-info';
+import { dataSummaryMarkdown, experimentMarkdown, sweepMarkdown } from './experiment-info';
 import { dataPreviewMarkdown, runPreviewMarkdown, type PreviewContext } from './saliency-preview';
 import { blockDocMarkdown, effectiveValue, expectedType, keyDocMarkdown, modelOf, valueDocs } from './schema-info';
 
@@ -96,6 +96,7 @@ function keyHover(doc: AnalyzedDocument, ctx: KeyContext, previews: PreviewConte
     const values = effectiveBlockMarkdown(doc, { experiment: ctx.experiment, blockPath, block: entry.block }, model);
     if (values) parts.push(values);
     if (name === 'data' && ctx.blockPath.length === 0 && model?.data) parts.push(dataMarkdown(model, previews));
+    if (sub.sweep && model?.runs) parts.push(sweepMarkdown(model.runs.map((r) => r.name)));
     return parts.join('\n\n');
   }
   return keyMarkdown(doc, ctx, name, model, previews);

@@ -106,6 +106,8 @@ export function keyDocMarkdown(keyPath: string, schema: KeySchema, model?: Exper
 
 /** Markdown documentation of a nested block: its doc and its keys. */
 export function blockDocMarkdown(name: string, schema: BlockSchema): string {
+  // a sweep block's keys are the other keys' paths (dsl/sweep.ts); its doc says so
+  if (schema.sweep) return [`**${name}** { … }`, '', schema.doc].join('\n');
   const keys = [...Object.keys(schema.keys), ...Object.keys(schema.blocks ?? {}).map((b) => `${b} { … }`)];
   return [`**${name}** { … }`, '', schema.doc, '', `Keys: ${keys.map((k) => '`' + k + '`').join(', ')}`].join('\n');
 }
