@@ -244,7 +244,7 @@ function seedSection(runs: Run[]): string {
 <thead><tr><th></th>${head.map((h) => `<th title="${escapeHtml(h.runs.map((r) => r.experiment).join('\n'))}">${h.runs.map((r) => `<span class="swatch" style="background:${r.color}"></span>`).join('')}${escapeHtml(h.label)}</th>`).join('')}</tr></thead>
 <tbody>${rows.join('\n')}</tbody>
 </table></div>
-${withConsistency ? `<p class="muted"><code>consistency</code>: how alike the runs' class activation maps are on the same ${CAM_PROBE_COUNT} images (the first test images of data seed ${CAM_PROBE_SEED}), at the checkpoint each run keeps: the mean over images of the mean Pearson correlation between the CAMs of every pair of runs; 1 = the same maps (docs/dsl.md, "Metrics").</p>` : ''}
+${withConsistency ? `<p class="muted"><code>consistency</code>: how alike the runs' class activation maps are on the same ${CAM_PROBE_COUNT} images (the first test images of data seed ${CAM_PROBE_SEED}), at the checkpoint each run keeps: the mean over images of the mean Pearson correlation between the CAMs of every pair of runs; 1 = the same maps (docs/dsl.md, "Cross-run consistency").</p>` : ''}
 </section>`;
 }
 
