@@ -29,6 +29,7 @@ import { guidedLoss, type GuidanceLoss } from '../server/src/engines/tfjs/guidan
 import { crossEntropyLoss, cyborgLoss } from '../server/src/engines/tfjs/losses';
 import { createModel } from '../server/src/engines/tfjs/models';
 import { createOptimizer } from '../server/src/engines/tfjs/optimizer';
+import { withExactPooling } from '../server/src/engines/tfjs/second-order';
 import { tf } from '../server/src/engines/tfjs/tf';
 
 const args = process.argv.slice(2);
@@ -54,8 +55,10 @@ function setup(size: number, loss: string) {
   const vars = model.params.map((p) => p.variable);
   const human = Float32Array.from({ length: BATCH * size * size }, (_, i) => ((i * 7919) % 13 > 6 ? 1 : 0));
   const [kind, attribution = 'cam', layer = 'final'] = loss.split(':');
+  // guided losses take the whole step's gradients with exact max-pool routing, as step.ts does
+  const gradients = loss !== 'ce' && loss !== 'cyborg' ? withExactPooling : <T>(f: () => T) => f();
   const step = () => {
-    const { value, grads } = tf.variableGrads(() => {
+    const { value, grads } = gradients(() => tf.variableGrads(() => {
       if (loss !== 'ce' && loss !== 'cyborg') {
         const c = { loss: kind as Exclude<GuidanceLoss, 'none'>, attribution: attribution as AttributionKind, layer: layer as GuidedLayer, lambda: 1, alpha: 0.5, camClass: 'label' as const };
         return guidedLoss(model, c, x, labels, human, guided).loss;
@@ -64,7 +67,7 @@ function setup(size: number, loss: string) {
       return loss === 'ce'
         ? crossEntropyLoss(out.logits, labels).loss
         : cyborgLoss({ logits: out.logits, features: out.features!, headWeight: model.headWeight as tf.Tensor2D, labels, saliency, guided, alpha: 0.5, camClass: 'label' }).loss;
-    }, vars);
+    }, vars));
     optimizer.apply(grads, 1e-3);
     const v = value.dataSync()[0];
     tf.dispose([value, ...Object.values(grads)]);

@@ -72,15 +72,12 @@ describe('start-run', function () {
       assert.equal(chooseEngine({ train: { engine: 'auto', devices: 2 } }).engine, 'torch');
     });
 
-    it('auto picks torch for guidance only torch trains; tfjs keeps cross-entropy and CYBORG with the CAM', () => {
+    it('auto keeps tfjs for every guidance loss, attribution and layer (without a CUDA GPU): the tfjs engine trains them all', () => {
       const off = { SGT_TORCH: 'off' };
-      assert.deepEqual(chooseEngine({ guidance: { loss: 'energy', attribution: 'gradcam', layer: 'mid' } }, off), { engine: 'torch', reason: 'train.engine = auto; guidance.loss = energy needs the torch engine (second-order gradients)' });
-      assert.equal(chooseEngine({ guidance: { loss: 'rrr' }, train: { engine: 'auto' } }, off).engine, 'torch');
-      assert.deepEqual(chooseEngine({ guidance: { loss: 'cyborg', attribution: 'ixg' } }, off), { engine: 'torch', reason: 'train.engine = auto; guidance.attribution = ixg needs the torch engine (second-order gradients)' });
-      assert.equal(chooseEngine({ guidance: { loss: 'cyborg', attribution: 'cam' } }, off).engine, 'tfjs');
+      assert.deepEqual(chooseEngine({ guidance: { loss: 'energy', attribution: 'gradcam', layer: 'mid' } }, off), { engine: 'tfjs', reason: 'train.engine = auto; PyTorch is not importable, so tfjs' });
+      assert.equal(chooseEngine({ guidance: { loss: 'rrr', irrelevant: 'shortcut' }, train: { engine: 'auto' } }, off).engine, 'tfjs');
+      assert.equal(chooseEngine({ guidance: { loss: 'cyborg', attribution: 'ixg', layer: 'input' } }, off).engine, 'tfjs');
       assert.equal(chooseEngine({ guidance: { loss: 'none' } }, off).engine, 'tfjs');
-      // an explicit engine is kept (the validator refuses tfjs with these losses)
-      assert.equal(chooseEngine({ guidance: { loss: 'energy' }, train: { engine: 'tfjs' } }, off).engine, 'tfjs');
     });
   });
 

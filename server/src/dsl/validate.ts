@@ -561,13 +561,11 @@ class Validator {
         this.rule(m, [k, 'train.engine'], 'error', 'incompatible', `Distributed training (${k.split('.')[1]} = ${n}) needs the torch engine: set \`engine = torch\`.`);
       }
     }
-    // guidance only the torch engine trains (second-order gradients): refused on tfjs, and
-    // `auto` picks torch for it (runs/start-run.ts chooseEngine asks the same function)
-    const torchOnly = torchOnlyGuidance({ loss, attribution: get('guidance.attribution') });
+    // guidance only the torch engine trains (dsl/engine-support.ts: nothing today): refused on
+    // tfjs, and `auto` picks torch for it (runs/start-run.ts chooseEngine asks the same function)
+    const torchOnly = torchOnlyGuidance({ loss, attribution: get('guidance.attribution'), layer: get('guidance.layer'), irrelevant: get('guidance.irrelevant') });
     if (torchOnly && engine === 'tfjs') {
-      const what = torchOnly.key === 'guidance.loss' ? `\`${torchOnly.setting}\`` : `CYBORG with \`${torchOnly.setting}\``;
-      const instead = torchOnly.key === 'guidance.loss' ? '`loss = cyborg` / `none`' : '`attribution = cam`';
-      this.rule(m, [torchOnly.key, 'guidance.loss', 'train.engine'], 'error', 'incompatible', `The tfjs engine cannot train ${what}: it needs second-order gradients, which TF.js lacks for these models (MaxPool has none). Set \`engine = torch\` (or \`auto\`), or use ${instead}.`);
+      this.rule(m, [torchOnly.key, 'guidance.loss', 'train.engine'], 'error', 'incompatible', `The tfjs engine cannot train \`${torchOnly.setting}\`: set \`engine = torch\` (or \`auto\`).`);
     }
     const autoNeedsTorch = engine === 'auto' && ((archInfo && !archInfo.engines.includes('tfjs')) || Number(get('train.devices')) > 1 || Number(get('train.nodes')) > 1 || torchOnly !== undefined);
     if ((engine === 'torch' || autoNeedsTorch) && this.options.torch) {

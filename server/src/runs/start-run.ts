@@ -144,8 +144,8 @@ export function chooseEngine(resolved: { [key: string]: unknown }, env: NodeJS.P
   }
   const guidance = asObject(resolved.guidance) as { [key: string]: unknown };
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const torchOnly = torchOnlyGuidance({ loss: str(guidance.loss), attribution: str(guidance.attribution) });
-  if (torchOnly) return { engine: 'torch', reason: `train.engine = auto; guidance.${torchOnly.setting} needs the torch engine (second-order gradients)` };
+  const torchOnly = torchOnlyGuidance({ loss: str(guidance.loss), attribution: str(guidance.attribution), layer: str(guidance.layer), irrelevant: str(guidance.irrelevant) });
+  if (torchOnly) return { engine: 'torch', reason: `train.engine = auto; guidance.${torchOnly.setting} needs the torch engine` };
   const onlyTorch = torchOnlyData({ multiLabel: resolvedIsMultiLabel(resolved) });
   if (onlyTorch) return { engine: 'torch', reason: `train.engine = auto; ${onlyTorch} needs the torch engine` };
   const torch = findTorch(env);

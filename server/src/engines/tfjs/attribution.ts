@@ -22,8 +22,6 @@ import { tf } from './tf';
 
 export type AttributionKind = 'cam' | 'gradcam' | 'ixg';
 export type GuidedLayer = 'input' | 'mid' | 'final';
-export const ATTRIBUTIONS: readonly AttributionKind[] = ['cam', 'gradcam', 'ixg'];
-export const GUIDED_LAYERS: readonly GuidedLayer[] = ['input', 'mid', 'final'];
 
 export interface Attribution {
   logits: tf.Tensor2D;

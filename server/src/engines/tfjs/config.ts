@@ -6,9 +6,10 @@
 import * as path from 'node:path';
 import type { NormalizeChoice } from '../../data/normalize';
 import type { DataSpec } from '../../data/run-data';
-import { ATTRIBUTIONS, GUIDED_LAYERS, type AttributionKind, type GuidedLayer } from './attribution';
+import { TFJS_GUIDANCE } from '../../dsl/engine-support';
+import type { AttributionKind, GuidedLayer } from './attribution';
 import type { CamClass } from './cam';
-import { GUIDANCE_LOSSES, type GuidanceLoss, type IrrelevantRegion } from './guidance';
+import type { GuidanceLoss, IrrelevantRegion } from './guidance';
 import type { BackendChoice } from './backend';
 import { TFJS_ARCHS, type Arch } from './models';
 
@@ -89,11 +90,12 @@ export function parseConfig(raw: unknown, runDir: string): EngineConfig {
   const arch = oneOf(str(model, 'arch', 'model', 'small_cnn'), TFJS_ARCHS, 'model.arch');
   const hidden = Array.isArray(model.hidden) ? model.hidden.map(Number) : [50, 30];
 
-  const loss = oneOf(str(guidance, 'loss', 'guidance', 'none'), GUIDANCE_LOSSES, 'guidance.loss');
-  const attribution = oneOf(str(guidance, 'attribution', 'guidance', 'cam'), ATTRIBUTIONS, 'guidance.attribution');
-  const layer = oneOf(str(guidance, 'layer', 'guidance', 'final'), GUIDED_LAYERS, 'guidance.layer');
+  // exactly what dsl/engine-support.ts says this engine trains
+  const loss: GuidanceLoss = oneOf(str(guidance, 'loss', 'guidance', 'none'), TFJS_GUIDANCE.loss, 'guidance.loss');
+  const attribution: AttributionKind = oneOf(str(guidance, 'attribution', 'guidance', 'cam'), TFJS_GUIDANCE.attribution, 'guidance.attribution');
+  const layer: GuidedLayer = oneOf(str(guidance, 'layer', 'guidance', 'final'), TFJS_GUIDANCE.layer, 'guidance.layer');
   if (loss !== 'none' && loss !== 'rrr') checkAttribution(loss, attribution, layer, arch);
-  const irrelevant = oneOf(str(guidance, 'irrelevant', 'guidance', 'unannotated'), ['unannotated', 'shortcut'] as const, 'guidance.irrelevant');
+  const irrelevant: IrrelevantRegion = oneOf(str(guidance, 'irrelevant', 'guidance', 'unannotated'), TFJS_GUIDANCE.irrelevant, 'guidance.irrelevant');
 
   const opt = obj(train.optimizer ?? { type: 'adam' }, 'train.optimizer');
   const optType = oneOf(str(opt, 'type', 'train.optimizer'), ['sgd', 'adam'] as const, 'train.optimizer');

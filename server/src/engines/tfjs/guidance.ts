@@ -28,7 +28,6 @@ import { tf } from './tf';
 export const RAO_LOSSES = ['energy', 'l1', 'ppce', 'rrr_star'] as const;
 export type RaoLoss = (typeof RAO_LOSSES)[number];
 export type GuidanceLoss = 'none' | 'cyborg' | RaoLoss | 'rrr';
-export const GUIDANCE_LOSSES: readonly GuidanceLoss[] = ['none', 'cyborg', ...RAO_LOSSES, 'rrr'];
 /** reference.md: below this total positive energy, L = 1 − Σ_{M=1} a⁺. */
 export const ENERGY_FLOOR = 1e-7;
 /** PPCE: log(â + ε), so a pixel of M with no positive attribution is finite. */
