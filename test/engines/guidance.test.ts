@@ -15,6 +15,7 @@ import { readEvents } from '../../server/src/runs/run-dir';
 import { attributionMaps, inputGradients, type AttributionKind, type GuidedLayer } from '../../server/src/engines/tfjs/attribution';
 import { normalizedCam } from '../../server/src/engines/tfjs/cam';
 import { bilinearMatrix, energyPerImage, guidedLoss, humanMask, l1PerImage, ppcePerImage, raoPerImage, rrrPerImage, rrrStarPerImage, upsampleMaps, weightedLoss, type GuidanceLoss } from '../../server/src/engines/tfjs/guidance';
+import { PointingAccumulator } from '../../server/src/engines/tfjs/metrics';
 import { createModel, type Arch, type Model } from '../../server/src/engines/tfjs/models';
 import { withExactPooling } from '../../server/src/engines/tfjs/second-order';
 import { shardGradients } from '../../server/src/engines/tfjs/step';
@@ -61,6 +62,18 @@ describe('tfjs guidance losses and attributions', function () {
     // every row of the interpolation matrix sums to 1
     const r = bilinearMatrix(7, 28);
     for (let i = 0; i < 28; i++) close([r.subarray(i * 7, (i + 1) * 7).reduce((x, y) => x + y, 0)], [1]);
+  });
+
+  it('EPG and IoU by hand (zero energy counts 0, a flat map selects nothing)', () => {
+    const acc = new PointingAccumulator(2, 2);
+    // EPG 1/3; â = [.5, 0, 1, 0] → T = {2}, M = {0}: IoU 0
+    acc.add(Float32Array.from([1, -1, 2, 0]), Float32Array.from([1, 0, 0, 0]));
+    // EPG 1; â = [0, 1, 1/3, 0] → T = {1}, M = {1, 2}: IoU 1/2
+    acc.add(Float32Array.from([0, 3, 1, 0]), Float32Array.from([0, 0.5, 0.5, 0]));
+    // no positive energy: EPG 0; flat: T empty, IoU 0
+    acc.add(Float32Array.from([-1, -1, -1, -1]), Float32Array.from([1, 0, 0, 0]));
+    const r = acc.result();
+    close([r.epg, r.iou, r.images], [(1 / 3 + 1 + 0) / 3, 0.5 / 3, 3]);
   });
 
   it('M is where the human map is positive', () => {
@@ -266,6 +279,7 @@ describe('tfjs engine process: guidance losses', function () {
         guidance,
         train: { epochs: 1, batch: 8, backend: 'wasm' },
         preview: { every: { value: 1, unit: 'epochs' }, samples: 2 },
+        evaluate: { metrics: ['accuracy', 'epg', 'iou'] },
       });
       const run = startEngine(dir);
       assert.equal(await run.done, 0, run.stderr);
@@ -282,6 +296,9 @@ describe('tfjs engine process: guidance losses', function () {
       }
       assert.ok(steps.some((s) => s.guidance > 0), `${name}: the guidance term is never positive`);
       assert.equal(events.at(-1)?.type, 'finished');
+      const val = events.filter((e): e is Extract<RunEvent, { type: 'epoch' }> => e.type === 'epoch' && e.split === 'val').at(-1);
+      const { epg, iou } = (val?.metrics ?? {}) as { epg?: number; iou?: number };
+      assert.ok(epg !== undefined && epg >= 0 && epg <= 1 && iou !== undefined && iou >= 0 && iou <= 1, `${name}: epg ${epg}, iou ${iou}`);
     });
   }
 });

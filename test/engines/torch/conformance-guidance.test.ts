@@ -20,6 +20,7 @@ import { createRng } from '../../../server/src/data/rng';
 import { readNpy, writeNpy, type NpyArray } from '../../../server/src/data/npy';
 import { attributionMaps, inputGradients, type AttributionKind, type GuidedLayer } from '../../../server/src/engines/tfjs/attribution';
 import { guidedLoss, unitAttribution, upsampleMaps, type GuidanceLoss } from '../../../server/src/engines/tfjs/guidance';
+import { PointingAccumulator } from '../../../server/src/engines/tfjs/metrics';
 import { createModel, type Arch, type Model } from '../../../server/src/engines/tfjs/models';
 import { tf } from '../../../server/src/engines/tfjs/tf';
 import { maxAbsDiff, randomNormal, useBackend } from '../helpers';
@@ -82,7 +83,7 @@ describe('torch engine conformance with the tfjs engine: guidance losses and att
   const models = new Map<string, { model: Model; x: Float32Array; labels: Int32Array; human: Float32Array; guided: Float32Array; shortcut: Uint8Array; n: number; size: number; channels: number }>();
   const cases: Case[] = [];
   const caseHuman = new Map<string, Float32Array>();
-  let results: Record<string, { loss: number; ce: number; guidance: number }> = {};
+  let results: Record<string, { loss: number; ce: number; guidance: number; pointing?: { epg: number; iou: number; images: number } }> = {};
   const put = (name: string, values: NpyArray, shape: number[]) => writeNpy(path.join(dir, name), values, shape);
   const get = (name: string) => readNpy(path.join(dir, name)).values;
 
@@ -180,5 +181,24 @@ describe('torch engine conformance with the tfjs engine: guidance losses and att
       if (c.loss !== 'cyborg' && !(expected.terms.guidance > 0)) failures.push(`${c.id}: the guidance term is not exercised (${expected.terms.guidance})`);
     }
     assert.deepEqual(failures, [], `worst relative difference ${worst}`);
+  });
+
+  it('computes the same EPG and IoU of the same attribution maps', () => {
+    let compared = 0;
+    for (const c of cases.filter((x) => x.loss !== 'rrr')) {
+      const m = models.get(c.model)!;
+      const maps = get(`${c.id}-maps.npy`) as Float32Array;
+      const size = Math.round(Math.sqrt(maps.length / m.n));
+      const acc = new PointingAccumulator(size, m.size);
+      const human = caseHuman.get(c.id) ?? m.human;
+      const px = m.size * m.size;
+      for (let i = 0; i < m.n; i++) acc.add(maps.subarray(i * size * size, (i + 1) * size * size), human.subarray(i * px, (i + 1) * px));
+      const want = results[c.id].pointing!;
+      const got = acc.result();
+      assert.equal(got.images, want.images);
+      assert.ok(Math.abs(got.epg - want.epg) < 1e-5 && Math.abs(got.iou - want.iou) < 1e-9, `${c.id}: tfjs ${JSON.stringify(got)}, torch ${JSON.stringify(want)}`);
+      compared++;
+    }
+    assert.equal(compared, 2 * (5 * 6 + 1) + 5);
   });
 });

@@ -12,6 +12,7 @@ import torch
 
 from sgt_torch.attribution import attribution_maps, input_gradients
 from sgt_torch.cam import normalize_maps, saliency_at_cam_size
+from sgt_torch.metrics import PointingMetrics
 from sgt_torch.losses import cyborg_from_mse, human_mask, lambda_loss, rao_per_image, rrr_per_image
 from sgt_torch.models import create_model, load_tfjs_layout, to_tfjs_layout
 
@@ -60,6 +61,8 @@ for t in tasks:
         logits, feats, midf = net(prep(xr), with_mid=True)
         maps = attribution_maps(attribution, layer, logits, xr, feats, midf, net.head.weight, labels, "label")
         save(f"{t['id']}-maps.npy", maps.detach().numpy())
+        pointing = PointingMetrics(human.shape[-1])
+        pointing.add(maps.detach(), human)
         if loss == "cyborg":
             mse = ((normalize_maps(maps) - saliency_at_cam_size(human, maps.shape[-1])) ** 2).mean(dim=(1, 2))
             total, ce, g = cyborg_from_mse(logits, labels, mse, guided, t["alpha"])
@@ -70,5 +73,7 @@ for t in tasks:
     params = dict(net.named_parameters())
     save(f"{t['id']}-grads.npy", np.concatenate([to_tfjs_layout(params[n].grad.numpy()).reshape(-1) for n in m["names"]]))
     results[t["id"]] = {"loss": float(total), "ce": float(ce), "guidance": float(g)}
+    if loss != "rrr":
+        results[t["id"]]["pointing"] = pointing.result()
 with open(os.path.join(folder, "results.json"), "w") as f:
     json.dump(results, f)

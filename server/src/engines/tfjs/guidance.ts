@@ -146,6 +146,15 @@ export function describeLoss(g: { loss: GuidanceLoss; alpha: number; attribution
   return `${g.loss} (lambda ${g.lambda}, ${g.attribution} at ${g.layer})`;
 }
 
+/**
+ * The attribution EPG and IoU explain with (as the torch engine): the guidance's own for the
+ * attribution losses, else the CAM, else input×gradient at the input (the mlp).
+ */
+export function evaluationAttribution(g: { loss: GuidanceLoss; attribution: AttributionKind; layer: GuidedLayer }, hasCam: boolean): { kind: AttributionKind; layer: GuidedLayer } {
+  if (g.loss !== 'none' && g.loss !== 'rrr') return { kind: g.attribution, layer: g.layer };
+  return hasCam ? { kind: 'cam', layer: 'final' } : { kind: 'ixg', layer: 'input' };
+}
+
 /** CYBORG with the CAM has its own, cheaper path (losses.ts, targets resized once per run). */
 export function isCyborgCam(c: { loss: string; attribution?: string }): boolean {
   return c.loss === 'cyborg' && (c.attribution ?? 'cam') === 'cam';

@@ -10,10 +10,11 @@
  *   bilinearly to the image size, compared with the human map H min-max normalised
  *   (flat → zeros): `saliency_mse` = mean over images of the per-image mean squared
  *   difference; `saliency_corr` = mean over images of the per-image Pearson correlation,
- *   leaving out images where either map is constant (correlation undefined).
+ *   leaving out images where either map is constant (correlation undefined);
+ * - `epg`, `iou` of the guidance attribution against the mask M (PointingAccumulator).
  */
 import { resizeBilinear } from '../../data/resize';
-import { normalizeInPlace } from './cam';
+import { FLAT_RANGE, normalizeInPlace } from './cam';
 
 export function argmaxRows(values: ArrayLike<number>, rows: number, cols: number): Int32Array {
   const out = new Int32Array(rows);
@@ -128,5 +129,64 @@ export class SaliencyAgreementAccumulator {
       corr: this.corrImages ? this.corrSum / this.corrImages : NaN,
       images: this.images,
     };
+  }
+}
+
+export interface Pointing {
+  epg: number;
+  iou: number;
+  images: number;
+}
+
+/**
+ * EPG and IoU (reference.md "Metrics") over evaluation batches, per image then mean, as the
+ * torch engine's PointingMetrics: the attribution a (any range, upsampled bilinearly to the
+ * image size) against M = {human map > 0}; EPG = Σ_{M=1} a⁺ / Σ a⁺ (zero energy counts 0);
+ * IoU = |T∩M| / |T∪M| with T = {â > 0.5}, â = a⁺ min-max normalised (a flat map: T empty;
+ * an empty union counts 0).
+ */
+export class PointingAccumulator {
+  private epgSum = 0;
+  private iouSum = 0;
+  private images = 0;
+  private readonly up: Float32Array<ArrayBuffer>;
+
+  constructor(
+    private readonly mapSize: number,
+    private readonly imageSize: number,
+  ) {
+    this.up = new Float32Array(imageSize * imageSize);
+  }
+
+  /** One image: its attribution (mapSize²) and its human map (imageSize²). */
+  add(map: Float32Array, humanMap: Float32Array): void {
+    resizeBilinear(map, this.mapSize, this.imageSize, this.up);
+    let total = 0;
+    let inside = 0;
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = 0; i < this.up.length; i++) {
+      const a = Math.max(this.up[i], 0);
+      total += a;
+      if (humanMap[i] > 0) inside += a;
+      lo = Math.min(lo, a);
+      hi = Math.max(hi, a);
+    }
+    const range = hi - lo;
+    let inter = 0;
+    let union = 0;
+    for (let i = 0; i < this.up.length; i++) {
+      const t = range > FLAT_RANGE && (Math.max(this.up[i], 0) - lo) / range > 0.5;
+      const m = humanMap[i] > 0;
+      if (t && m) inter++;
+      if (t || m) union++;
+    }
+    this.epgSum += total > 0 ? inside / total : 0;
+    this.iouSum += union > 0 ? inter / union : 0;
+    this.images++;
+  }
+
+  result(): Pointing {
+    return { epg: this.images ? this.epgSum / this.images : NaN, iou: this.images ? this.iouSum / this.images : NaN, images: this.images };
   }
 }

@@ -26,12 +26,13 @@ import { CamProbeRecorder } from './cam-file';
 import { readLastPointer, restoreCheckpoint, saveCheckpoint, type BestInfo, type EpochRecord, type LastPointer } from './checkpoint';
 import { ConfigError, type EngineConfig, type Split } from './config';
 import { loadRunData, runDataSpec, type RunData } from './data';
-import { argmaxRows, rocAuc, SaliencyAgreementAccumulator } from './metrics';
+import { argmaxRows, PointingAccumulator, rocAuc, SaliencyAgreementAccumulator } from './metrics';
 import { createModel, parameterCount, type Model } from './models';
 import { createOptimizer, learningRate, type Optimizer } from './optimizer';
 import { renderOverlay } from './overlay';
 import { GradientWorker, shardBounds, threadCount, WORKER_ROLE, type WorkerInit } from './parallel';
-import { describeLoss, isCyborgCam } from './guidance';
+import { attributionMaps } from './attribution';
+import { describeLoss, evaluationAttribution, isCyborgCam } from './guidance';
 import { needsHumanMaps, needsShortcut, readWeights, shardGradients, type LossConfig, type ShardInput } from './step';
 import { tf } from './tf';
 
@@ -49,7 +50,7 @@ function runNormalization(config: EngineConfig, train: ImageSet): Normalization 
 export const STEP_EVENT_EVERY = 10;
 export const SHUFFLE_STREAM_BASE = 2000;
 /** Metrics the engine computes; others are reported once as not available. */
-export const SUPPORTED_METRICS = ['accuracy', 'auc', 'saliency_mse', 'saliency_corr', 'consistency'] as const;
+export const SUPPORTED_METRICS = ['accuracy', 'auc', 'saliency_mse', 'saliency_corr', 'consistency', 'epg', 'iou'] as const;
 
 type Body<E> = E extends unknown ? Omit<E, 'time'> : never;
 export type RunEventBody = Body<RunEvent>;
@@ -318,6 +319,9 @@ class Trainer {
     const wantSaliency = (this.metricsWanted.has('saliency_mse') || this.metricsWanted.has('saliency_corr')) && !!model.headWeight && !!this.camSize;
     const agreement = wantSaliency ? new SaliencyAgreementAccumulator(this.camSize!, set.size) : undefined;
     const wantAuc = this.metricsWanted.has('auc') && k === 2;
+    // EPG / IoU: the evaluation attribution of the images with a human map (guidance.ts)
+    const explain = this.metricsWanted.has('epg') || this.metricsWanted.has('iou') ? evaluationAttribution(config.guidance, !!model.headWeight) : undefined;
+    let pointing: PointingAccumulator | undefined;
     const scores = new Float32Array(set.count);
     let correct = 0;
     let ceSum = 0;
@@ -334,6 +338,16 @@ class Trainer {
         const targets = camTargets(out.logits, tf.tensor1d(labels, 'int32'), config.guidance.camClass);
         return [p.dataSync(), normalizedCam(out.features, model.headWeight as tf.Tensor2D, targets).dataSync()];
       });
+      const keep = explain ? Int32Array.from(idx).filter((i) => (set.hasSaliency?.[i] ?? 1) === 1) : new Int32Array(0);
+      if (explain && keep.length) {
+        const { maps, size } = tf.tidy(() => {
+          const x = tf.tensor4d(gatherImages(set, keep), [keep.length, set.size, set.size, set.channels]);
+          const a = attributionMaps(model, x, tf.tensor1d(Int32Array.from(keep, (i) => set.labels[i]), 'int32'), explain.kind, explain.layer, config.guidance.camClass).maps;
+          return { maps: a.dataSync() as Float32Array, size: a.shape[1] };
+        });
+        pointing ??= new PointingAccumulator(size, set.size);
+        keep.forEach((i, j) => pointing!.add(maps.subarray(j * size * size, (j + 1) * size * size), set.saliency.subarray(i * px, (i + 1) * px)));
+      }
       const predicted = argmaxRows(probs, n, k);
       for (let i = 0; i < n; i++) {
         if (predicted[i] === labels[i]) correct++;
@@ -350,6 +364,11 @@ class Trainer {
     // accuracy and loss always: model selection needs the accuracy, and both are cheap
     const m: Metrics = { accuracy: correct / set.count, loss: ceSum / set.count };
     if (wantAuc) m.auc = rocAuc(scores, Array.from(set.labels, (l) => l === 1));
+    if (pointing && pointing.result().images > 0) {
+      const r = pointing.result();
+      if (this.metricsWanted.has('epg')) m.epg = r.epg;
+      if (this.metricsWanted.has('iou')) m.iou = r.iou;
+    }
     if (agreement && agreement.result().images > 0) {
       const r = agreement.result();
       if (this.metricsWanted.has('saliency_mse')) m.saliency_mse = r.mse;
