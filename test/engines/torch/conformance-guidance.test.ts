@@ -14,6 +14,7 @@
  * where the loss is well conditioned.
  */
 import * as assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRng } from '../../../server/src/data/rng';
@@ -24,7 +25,31 @@ import { PointingAccumulator } from '../../../server/src/engines/tfjs/metrics';
 import { createModel, type Arch, type Model } from '../../../server/src/engines/tfjs/models';
 import { tf } from '../../../server/src/engines/tfjs/tf';
 import { maxAbsDiff, randomNormal, useBackend } from '../helpers';
-import { requireTorch, runPython, scratch } from './helpers';
+import { ensureEngineBuilt, makeRunDir, startEngine as startTfjs, watchEngine, type EngineRun } from '../engine-process';
+import { requireTorch, root, runPython, scratch } from './helpers';
+
+const CAPS = { SGT_MAX_TRAIN_IMAGES: '96', SGT_MAX_EVAL_IMAGES: '64' };
+
+/** Tiny Decoy MNIST runs (constant backgrounds: tied max-pool windows everywhere). */
+const SGT = `experiment g_mid {
+  seed = 4
+  data { source = builtin("decoy-mnist")  image_size = 28  annotated = 50%  normalize = dataset }
+  model { arch = small_cnn  width = 4 }
+  guidance { loss = energy  lambda = 2  attribution = gradcam  layer = mid }
+  train { epochs = 2  batch = 32  optimizer = adam { lr = 0.003 }  engine = torch }
+  preview { samples = 0 }
+  evaluate { metrics = [accuracy, epg, iou] }
+}
+experiment g_rrr extends g_mid {
+  model { arch = mlp  hidden = [20, 10] }
+  guidance { loss = rrr  lambda = 10  irrelevant = shortcut }
+}
+`;
+
+function startTorch(runDir: string, python: string): EngineRun {
+  const args = ['--require', 'tsx/cjs', path.join(root, 'server/src/engines/torch/main.ts'), '--python', python, '--run-dir', runDir];
+  return watchEngine(spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...CAPS, PYTHONDONTWRITEBYTECODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
 
 const TOL = 1e-4;
 
@@ -201,4 +226,29 @@ describe('torch engine conformance with the tfjs engine: guidance losses and att
     }
     assert.equal(compared, 2 * (5 * 6 + 1) + 5);
   });
+
+  for (const experiment of ['g_mid', 'g_rrr']) {
+    it(`${experiment}: both engine processes (tfjs on wasm) train the same tiny run to the same losses and EPG / IoU`, async () => {
+      const sgt = path.join(dir, 'tiny.sgt');
+      fs.writeFileSync(sgt, SGT);
+      await ensureEngineBuilt();
+      const torchDir = makeRunDir(path.join(dir, 'runs'), sgt, experiment);
+      const tfDir = makeRunDir(path.join(dir, 'runs'), sgt, experiment, { train: { engine: 'tfjs', backend: 'wasm' } });
+      const t = startTorch(torchDir, python);
+      assert.equal(await t.done, 0, t.stderr);
+      const j = startTfjs(tfDir, { env: { ...CAPS, SGT_TFJS_THREADS: '1' } });
+      assert.equal(await j.done, 0, j.stderr);
+      const read = (d: string) => JSON.parse(fs.readFileSync(path.join(d, 'summary.json'), 'utf8')) as { history: { metrics: Record<string, Record<string, number>> }[] };
+      const [a, b] = [read(torchDir), read(tfDir)];
+      for (let e = 0; e < 2; e++) {
+        const [x, y] = [a.history[e].metrics, b.history[e].metrics];
+        for (const k of ['loss', 'ce', 'guidance']) assert.ok(Math.abs(x.train[k] - y.train[k]) < 2e-3 * Math.max(1, Math.abs(x.train[k])), `epoch ${e + 1} train ${k}: torch ${x.train[k]} vs tfjs ${y.train[k]}`);
+        assert.ok(x.train.guidance > 0);
+        for (const split of ['val', 'test']) {
+          assert.ok(Math.abs(x[split].loss - y[split].loss) < 2e-3, `epoch ${e + 1} ${split} loss: ${x[split].loss} vs ${y[split].loss}`);
+          for (const k of ['epg', 'iou']) assert.ok(Math.abs(x[split][k] - y[split][k]) < 0.01, `epoch ${e + 1} ${split} ${k}: torch ${x[split][k]} vs tfjs ${y[split][k]}`);
+        }
+      }
+    });
+  }
 });
