@@ -45,7 +45,7 @@ describe('report of a sweep', () => {
       sweepRun(runsDir, 'm@loss=cyborg,alpha=0.5,seed=2', { 'guidance.loss': 'cyborg', 'guidance.alpha': 0.5, seed: 2 }, 0.96),
     ];
     const groups = groupBySetting(dirs.map(loadRun));
-    assert.deepEqual(groups.map(groupLabel), ['loss=none', 'loss=cyborg · alpha=0.1', 'loss=cyborg · alpha=0.5']);
+    assert.deepEqual(groups.map((g) => groupLabel(g)), ['loss=none', 'loss=cyborg · alpha=0.1', 'loss=cyborg · alpha=0.5']);
     assert.deepEqual(groups.map((g) => g.seeds), [[1, 2], [1, 2], [1, 2]]);
     assert.deepEqual(groups[1].sweep, { of: ['m'], values: [['loss', 'cyborg'], ['alpha', '0.1']] });
     // by hand: (0.5, 0.7) → mean 0.6, sd = √(((−0.1)² + 0.1²) / 1) = 0.141421…;
@@ -70,6 +70,24 @@ describe('report of a sweep', () => {
     assert.ok(html.includes('Runs of the sweep <code>m</code> are grouped by their swept settings other than the seed'));
     for (const label of ['loss=none', 'loss=cyborg · alpha=0.1', 'loss=cyborg · alpha=0.5']) assert.ok(html.includes(`</span>${label}</th>`), label);
     assert.match(html, /<th scope="row">test accuracy<\/th><td class="num"><span class="">0\.600 ± 0\.141<\/span><\/td><td class="num"><span class="">0\.850 ± 0\.071<\/span><\/td><td class="num"><span class="best">0\.940 ± 0\.028<\/span><\/td>/);
+  });
+
+  it('runs of several sweeps: each column names its sweep', () => {
+    const runsDir = path.join(tmp, 'two');
+    const dirs = ['a', 'b'].flatMap((of, k) =>
+      [1, 2].map((seed) => {
+        const name = `${of}@loss=rrr,seed=${seed}`;
+        const dir = createRunDir(runsDir, name, '', { name, seed, model: { arch: k ? 'mlp' : 'small_cnn' }, guidance: { loss: 'rrr' }, sweep: { of, point: { 'guidance.loss': 'rrr', seed } } });
+        fs.writeFileSync(path.join(dir, RUN_FILES.events), JSON.stringify({ time: T, type: 'finished', summary: 'ok' }) + '\n');
+        fs.writeFileSync(path.join(dir, RUN_FILES.summary), JSON.stringify({ metrics: { test: { accuracy: 0.5 + seed / 10 } } }));
+        return dir;
+      }),
+    );
+    const groups = groupBySetting(dirs.map(loadRun));
+    assert.deepEqual(groups.map((g) => groupLabel(g, true)), ['a: loss=rrr', 'b: loss=rrr']);
+    const html = buildReport(dirs);
+    assert.ok(html.includes('</span>a: loss=rrr</th>') && html.includes('</span>b: loss=rrr</th>'), 'qualified column labels');
+    assert.ok(html.includes('Runs of the sweeps <code>a</code>, <code>b</code> are grouped'));
   });
 
   it('a seed-only sweep is one group labelled by the sweep; the sweep record is not a setting row', () => {

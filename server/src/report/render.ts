@@ -232,8 +232,10 @@ function seedSection(runs: Run[]): string {
   }
   const withConsistency = groups.some((g) => g.consistency);
   if (withConsistency) rows.push(consistencyRow(groups));
-  const head = groups.map((g) => ({ label: groupLabel(g), runs: g.runs.map((r) => labelOf.get(r.id)).filter((r): r is Run => r !== undefined) }));
   const sweeps = [...new Set(groups.flatMap((g) => g.sweep?.of ?? []))];
+  // with runs of several sweeps (or of a sweep and others), a column names its sweep too
+  const qualify = sweeps.length > 1 || (sweeps.length === 1 && groups.some((g) => !g.sweep));
+  const head = groups.map((g) => ({ label: groupLabel(g, qualify), runs: g.runs.map((r) => labelOf.get(r.id)).filter((r): r is Run => r !== undefined) }));
   const sweepNote = sweeps.length
     ? ` Runs of the sweep${sweeps.length > 1 ? 's' : ''} ${sweeps.map((s) => `<code>${escapeHtml(s)}</code>`).join(', ')} are grouped by their swept settings other than the seed (a column per combination).`
     : '';

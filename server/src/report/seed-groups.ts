@@ -107,10 +107,17 @@ function sweepOfGroup(members: readonly RunData[]): Pick<SettingGroup, 'sweep'> 
   return { sweep: { of: [...new Set(swept.map((s) => s!.of))], values: swept[0]!.values } };
 }
 
-/** A group's column label: its swept values (`loss=cyborg · alpha=0.1`; `all runs` when only the seed is swept), else its experiments' names. */
-export function groupLabel(g: SettingGroup): string {
-  if (g.sweep) return g.sweep.values.length ? g.sweep.values.map(([k, v]) => `${k}=${v}`).join(' · ') : g.sweep.of.join(', ');
-  return g.experiments.join(', ');
+/**
+ * A group's column label: its swept values (`loss=cyborg · alpha=0.1`; the sweep's name
+ * when only the seed is swept), else its experiments' names. `withSweep` prefixes the
+ * sweep's name (`cnn: loss=rrr`), for reports over runs of several sweeps.
+ */
+export function groupLabel(g: SettingGroup, withSweep = false): string {
+  if (!g.sweep) return g.experiments.join(', ');
+  const of = g.sweep.of.join(', ');
+  if (!g.sweep.values.length) return of;
+  const values = g.sweep.values.map(([k, v]) => `${k}=${v}`).join(' · ');
+  return withSweep ? `${of}: ${values}` : values;
 }
 
 /** `0.912 ± 0.013` (sd omitted for a single run). */
