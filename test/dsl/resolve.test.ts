@@ -38,6 +38,7 @@ describe('dsl resolver', () => {
         device: 'auto',
         devices: 1,
         nodes: 1,
+        workers: 2,
         checkpoint: 'best',
       },
       preview: { every: { value: 50, unit: 'steps' }, samples: 8 },
