@@ -228,6 +228,45 @@ describe('tfjs guidance losses and attributions', function () {
     }
   });
 
+  it('the shards of a guided batch add up to the whole batch (data-parallel gradient workers)', () => {
+    const model = createModel({ arch: 'small_cnn', width: 3, hidden: [], imageSize: 8, channels: 1, classes: 3, seed: 8 });
+    try {
+      const n = 8;
+      const images = Float32Array.from(randomNormal(n * 64, 11), Math.abs);
+      const human = Float32Array.from(randomNormal(n * 64, 12), (v) => (v > 0 ? v : 0));
+      const guided = Float32Array.from({ length: n }, (_, i) => (i % 3 === 1 ? 0 : 1));
+      const shortcut = Uint8Array.from({ length: n * 64 }, (_, i) => (i % 64 < 10 ? 1 : 0));
+      const part = (from: number, to: number) => ({
+        images: images.slice(from * 64, to * 64),
+        n: to - from,
+        size: 8,
+        channels: 1,
+        labels: Int32Array.from({ length: to - from }, (_, i) => (from + i) % 3),
+        guided: guided.slice(from, to),
+        human: human.slice(from * 64, to * 64),
+        irrelevant: shortcut.slice(from * 64, to * 64),
+      });
+      const norm = { images: n, guided: guided.reduce((a, b) => a + b, 0) };
+      for (const cfg of [
+        { loss: 'energy', alpha: 0.5, camClass: 'label', attribution: 'gradcam', layer: 'mid', lambda: 2 },
+        { loss: 'rrr', alpha: 0.5, camClass: 'label', lambda: 5, irrelevant: 'shortcut' },
+        { loss: 'cyborg', alpha: 0.3, camClass: 'label', attribution: 'ixg', layer: 'input' },
+      ] as const) {
+        const whole = shardGradients(model, cfg, part(0, n));
+        const parts = [shardGradients(model, cfg, part(0, 3), norm), shardGradients(model, cfg, part(3, n), norm)];
+        for (const k of ['loss', 'ce', 'guidance'] as const) assert.ok(Math.abs(parts[0][k] + parts[1][k] - whole[k]) < 1e-5 * Math.max(1, Math.abs(whole[k])), `${cfg.loss} ${k}`);
+        for (const p of model.params) {
+          const sum = tf.tidy(() => tf.add(parts[0].grads[p.variable.name], parts[1].grads[p.variable.name]).dataSync());
+          const ref = whole.grads[p.variable.name].dataSync();
+          assert.ok(maxAbsDiff(sum, ref) <= 1e-5 * Math.max(1, ...Array.from(ref, Math.abs)), `${cfg.loss} ${p.name}`);
+        }
+        for (const r of [whole, ...parts]) tf.dispose(Object.values(r.grads));
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('a guided training step leaves no tensor behind and reports CE + λ·L', () => {
     const model = createModel({ arch: 'small_cnn', width: 3, hidden: [], imageSize: 8, channels: 1, classes: 3, seed: 2 });
     try {
