@@ -88,6 +88,26 @@ describe('wasm training kernels', function () {
     });
   }
 
+  it('max-pool gradient at tied maxima goes to the first one in reading order, as on the cpu backend and in PyTorch', async () => {
+    // windows of a constant value (a background), two equal maxima, and a zero tie after a ReLU
+    const shape: [number, number, number, number] = [2, 6, 6, 3];
+    const values = randomNormal(shape.reduce((a, b) => a * b), 11).map((v, i) => (i % 5 === 0 ? 0.75 : i % 7 === 0 ? 0 : Math.round(v * 2) / 2));
+    const grad = () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(values, shape);
+        const r = tf.tensor(randomNormal(2 * 3 * 3 * 3, 12), [2, 3, 3, 3]);
+        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid'), r)))(x).dataSync();
+      });
+    await useBackend('cpu');
+    const ref = grad();
+    await useBackend('wasm');
+    const got = grad();
+    assert.equal(maxAbsDiff(ref, got), 0);
+    // every window's gradient sits at one position only
+    const ones = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')))(tf.ones([1, 4, 4, 1])).dataSync());
+    assert.deepEqual([...ones], [1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0]);
+  });
+
   it('the kernels release their intermediate wasm memory', async () => {
     await useBackend('wasm');
     const c = CASES[2];

@@ -20,10 +20,12 @@
  *   the 2×2, stride-2, unpadded pooling our models use, the gradient is dy where the input
  *   equals its window's maximum, else 0: with the windows as broadcastable axes
  *   (x as [N·h, 2, w, 2, C], y and dy as [N·h, 1, w, 1, C]) that is dy − dy·step(y − x),
- *   four element-wise XNNPACK kernels. Unlike the cpu kernel, exact ties inside a window
- *   (two equal maxima) both receive the gradient; after a ReLU the only ties are zeros,
- *   whose gradient the ReLU discards, so training is unaffected. Other poolings keep the
- *   original kernel.
+ *   element-wise XNNPACK kernels. Exact ties inside a window are common (a constant
+ *   background gives four equal positive activations), and like the cpu kernel and PyTorch
+ *   only the FIRST maximum in reading order receives the gradient: each window position
+ *   has a rank (8, 4, 2, 1), the maxima keep theirs, a forward max-pool of those ranks
+ *   finds the first. (Giving every tied maximum the gradient multiplied it by up to 4 on
+ *   backgrounds.) Other poolings keep the original kernel.
  * - `Sum` over all axes but the last (every bias gradient) becomes a GEMM with a row of ones.
  * - `UnsortedSegmentSum` (the gradient of gather) is missing; it runs on the cpu
  *   backend's kernel, copying inputs over (small tensors; our models do not need it in
@@ -218,6 +220,7 @@ export function maxPoolGrad(backendName: string, original: KernelFunc): KernelFu
   const reshape = kernelOf('Reshape', backendName);
   const slice = kernelOf('Slice', backendName);
   const pad = kernelOf('PadV2', backendName);
+  const maxPool = kernelOf('MaxPool', backendName);
   const two = (v: unknown) => v === 2 || (Array.isArray(v) && v.length === 2 && v[0] === 2 && v[1] === 2);
   return (args: KernelArgs) => {
     const { inputs, backend, attrs } = args;
@@ -233,9 +236,16 @@ export function maxPoolGrad(backendName: string, original: KernelFunc): KernelFu
     const x5 = s.run(reshape, { x }, { shape: [N * h, 2, w, 2, C] });
     const y5 = s.run(reshape, { x: output }, { shape: [N * h, 1, w, 1, C] });
     const dy5 = s.run(reshape, { x: dy }, { shape: [N * h, 1, w, 1, C] });
-    // 1 where x is below its window's maximum; the gradient is dy − dy·below
+    // 1 where x is below its window's maximum
     const below = s.run(step, { x: s.run(sub, { a: y5, b: x5 }, {}) }, { alpha: 0 });
-    const g5 = s.run(sub, { a: dy5, b: s.run(mul, { a: dy5, b: below }, {}) }, {});
+    // the window positions' ranks in reading order where x is a maximum, else 0
+    const rank5 = { dataId: (backend as KernelBackend).write(new Float32Array([8, 4, 2, 1]), [1, 2, 1, 2, 1], 'float32'), shape: [1, 2, 1, 2, 1], dtype: 'float32' as const };
+    s.track(rank5);
+    const key5 = s.run(sub, { a: rank5, b: s.run(mul, { a: rank5, b: below }, {}) }, {});
+    const first = s.run(maxPool, { x: s.run(reshape, { x: key5 }, { shape: [N, 2 * h, 2 * w, C] }) }, { filterSize: 2, strides: 2, pad: 'valid', dimRoundingMode: undefined });
+    // 1 unless x is its window's first maximum; the gradient is dy − dy·notFirst
+    const notFirst = s.run(step, { x: s.run(sub, { a: s.run(reshape, { x: first }, { shape: [N * h, 1, w, 1, C] }), b: key5 }, {}) }, { alpha: 0 });
+    const g5 = s.run(sub, { a: dy5, b: s.run(mul, { a: dy5, b: notFirst }, {}) }, {});
     const g = s.run(reshape, { x: g5 }, { shape: [N, 2 * h, 2 * w, C] });
     if (exact) return s.keep(g);
     return s.keep(s.run(pad, { x: g }, { paddings: [[0, 0], [0, H - 2 * h], [0, W - 2 * w], [0, 0]], constantValue: 0 }));
