@@ -161,7 +161,20 @@ export function loadFolder(o: FolderOptions): FolderData {
     }
   }
 
-  const decoded: { entry: Labelled; image: Decoded; map?: Decoded }[] = [];
+  // Each file is resized to 8-bit codes as soon as it is decoded, so only size × size (grey) or
+  // × 3 bytes per image stay in memory, not the decoded file (a 1000 × 750 photo is 3 MB of
+  // RGBA). The channel count is known only when every image has been seen; a grey image's
+  // plane serves as each of its R, G, B planes in an RGB data set (for r = g = b the luminance
+  // is r exactly, so the planes are identical).
+  const size = o.imageSize;
+  const decoded: { entry: Labelled; image: { width: number; height: number; gray: boolean; codes: Uint8Array }; map?: Uint8Array }[] = [];
+  const rgb = new Float32Array(size * size * 3);
+  const grey = new Float32Array(size * size);
+  const codesOf = (values: Float32Array) => {
+    const codes = new Uint8Array(values.length); // a plain loop: TypedArray.from with a mapping function is 10× slower
+    for (let k = 0; k < values.length; k++) codes[k] = Math.round(values[k] * 255);
+    return codes;
+  };
   for (const entry of entries) {
     const file = path.join(imagesDir, entry.file);
     let image: Decoded;
@@ -171,23 +184,25 @@ export function loadFolder(o: FolderOptions): FolderData {
       warnings.push(`${file}: not a readable PNG/JPEG image (${(e as Error).message}); skipped`);
       continue;
     }
-    let map: Decoded | undefined;
+    const gray = isGray(image);
+    toPixels(image, gray ? 1 : 3, size, rgb, 0);
+    let map: Uint8Array | undefined;
     const mapFile = maps.get(baseName(entry.file));
     if (mapFile) {
       try {
-        map = decodeImage(mapFile);
+        toPixels(decodeImage(mapFile), 1, size, grey, 0);
+        map = codesOf(grey);
       } catch (e) {
         warnings.push(`${mapFile}: not a readable saliency map (${(e as Error).message}); the image trains without human saliency`);
       }
     }
-    decoded.push({ entry, image, map });
+    decoded.push({ entry, image: { width: image.width, height: image.height, gray, codes: codesOf(gray ? rgb.subarray(0, size * size) : rgb) }, map });
   }
   if (decoded.length === 0) throw new DataError(`No readable images in ${imagesDir}${warnings.length ? ` (${warnings.length} problems, first: ${warnings[0]})` : ''}.`);
 
   const classNames = [...new Set(decoded.flatMap((d) => d.entry.labels))].sort();
   const multiLabel = decoded.some((d) => d.entry.labels.length > 1);
-  const channels: 1 | 3 = decoded.every((d) => isGray(d.image)) ? 1 : 3;
-  const size = o.imageSize;
+  const channels: 1 | 3 = decoded.every((d) => d.image.gray) ? 1 : 3;
   const boxes = boxesFile && boxEntries ? pixelBoxes(boxesFile, boxEntries, imagesDir, entries, decoded, classNames, size, warnings) : undefined;
   const all: ImageSet = {
     images: new Float32Array(decoded.length * size * size * channels),
@@ -201,9 +216,15 @@ export function loadFolder(o: FolderOptions): FolderData {
     decoyMask: new Uint8Array(decoded.length * size * size),
     decoyShade: new Float32Array(decoded.length).fill(-1),
   };
+  const px = size * size;
   decoded.forEach((d, i) => {
-    toPixels(d.image, channels, size, all.images, i * size * size * channels);
-    if (d.map) toPixels(d.map, 1, size, all.saliency, i * size * size);
+    // code b is the value toPixels gave, b / 255
+    const out = all.images.subarray(i * px * channels, (i + 1) * px * channels);
+    const codes = d.image.codes;
+    if (!d.image.gray) for (let k = 0; k < px * 3; k++) out[k] = codes[k] / 255;
+    else for (let k = 0; k < px; k++) for (let c = 0; c < channels; c++) out[k * channels + c] = codes[k] / 255;
+    const map = d.map;
+    if (map) for (let k = 0, o = i * px; k < px; k++) all.saliency[o + k] = map[k] / 255;
   });
   if (multiLabel) {
     all.multiLabels = new Uint8Array(decoded.length * classNames.length);
@@ -259,7 +280,7 @@ function pixelBoxes(
   boxEntries: ReturnType<typeof parseBoxes>['entries'],
   imagesDir: string,
   entries: Labelled[],
-  decoded: { entry: Labelled; image: Decoded }[],
+  decoded: { entry: Labelled; image: { width: number; height: number } }[],
   classNames: string[],
   size: number,
   warnings: string[],
