@@ -20,6 +20,7 @@
 import * as path from 'node:path';
 import { CAM_FILE, CamFileError, readCamFile, type CamMaps } from './cam-file';
 import { readSummary } from './run-dir';
+import { pearson } from './pearson';
 
 export interface Consistency {
   value: number;
@@ -28,30 +29,6 @@ export interface Consistency {
   /** Defined (image, pair) correlations averaged. */
   pairs: number;
   runs: number;
-}
-
-/** Pearson correlation of a[from, from+n) and b[from, from+n); undefined when either is constant. */
-function pearsonAt(a: Float32Array, b: Float32Array, from: number, n: number): number | undefined {
-  let ma = 0;
-  let mb = 0;
-  for (let i = from; i < from + n; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = from; i < from + n; i++) {
-    const da = a[i] - ma;
-    const db = b[i] - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  if (!(saa > 0) || !(sbb > 0)) return undefined;
-  return sab / Math.sqrt(saa * sbb);
 }
 
 /**
@@ -69,7 +46,7 @@ export function camConsistency(runs: readonly Float32Array[], count: number, pix
     let imagePairs = 0;
     for (let r = 0; r < runs.length; r++) {
       for (let s = r + 1; s < runs.length; s++) {
-        const rho = pearsonAt(runs[r], runs[s], i * pixels, pixels);
+        const rho = pearson(runs[r].subarray(i * pixels, (i + 1) * pixels), runs[s].subarray(i * pixels, (i + 1) * pixels));
         if (rho === undefined) continue;
         imageSum += rho;
         imagePairs++;

@@ -14,7 +14,10 @@
  * - `epg`, `iou` of the guidance attribution against the mask M (PointingAccumulator).
  */
 import { resizeBilinear } from '../../data/resize';
+import { pearson } from '../../runs/pearson';
 import { FLAT_RANGE, normalizeInPlace } from './cam';
+
+export { pearson };
 
 export function argmaxRows(values: ArrayLike<number>, rows: number, cols: number): Int32Array {
   const out = new Int32Array(rows);
@@ -54,31 +57,6 @@ export function rocAuc(scores: ArrayLike<number>, positive: ArrayLike<number | b
   const neg = n - pos;
   if (pos === 0 || neg === 0) return NaN;
   return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
-}
-
-/** Pearson correlation, or undefined when either input is constant. */
-export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number | undefined {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i];
-    mb += b[i];
-  }
-  ma /= n;
-  mb /= n;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = a[i] - ma;
-    const db = b[i] - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  if (!(saa > 0) || !(sbb > 0)) return undefined;
-  return sab / Math.sqrt(saa * sbb);
 }
 
 export interface SaliencyAgreement {
