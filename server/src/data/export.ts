@@ -6,7 +6,9 @@
  *
  * Format `sgt-data/3`, one folder:
  *   meta.json                 { format, key, classes, classNames?, size, channels, counts, annotatedCount, warnings,
- *                               encodings: { "<split>-images": "unit8" | "float32", "<split>-saliency": … } }
+ *                               encodings: { "<split>-images": "unit8" | "float32", "<split>-saliency": … },
+ *                               trainStatistics: { mean: [C], std: [C] } (data/normalize.ts channelStatistics
+ *                               of the training split, for `data.normalize = dataset`) }
  *   <split>-images.npy        [N, S, S, C] in [0, 1], channels last: uint8 codes b = 255·v when every
  *                             value is exactly float32(b/255) (8-bit sources: lossless), else float32
  *   <split>-labels.npy        int32 [N]
@@ -19,6 +21,11 @@
  *   <split>-boxes.npy         int32 [B, 6] rows (image, class, x0, y0, x1, y1) in target pixels,
  *                             end exclusive (data/boxes.ts), `annotation = boxes` only
  *
+ * How: built-in data sets are built in memory and written from there (writeExport); a
+ * `folder(…)` data set is streamed (data/folder-export.ts: each file decoded, resized and
+ * rounded to 8 bits once, written into its split's arrays, never the whole set in memory),
+ * with the same plan (data/run-data.ts planFolderRun) and byte-identical files.
+ *
  * Where: built-in data sets are pure functions of their settings, so they are cached once
  * per settings (`<runs folder>/.cache/data/<sha256 of the settings>`, shared by runs,
  * written to a temporary folder and renamed into place so concurrent runs never see half
@@ -29,6 +36,10 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { PixelBox } from './boxes';
+import { openFolderExport } from './folder-export';
+import type { ImageSet } from './image-set';
+import { channelStatistics, type Normalization } from './normalize';
 import { writeNpy, writeUnitNpy, type UnitEncoding } from './npy';
 import { envCap, loadRunSamples, type DataSpec, type RunData } from './run-data';
 
@@ -81,18 +92,57 @@ export function dataKey(spec: DataSpec): string {
   return crypto.createHash('sha256').update(JSON.stringify({ format: DATA_EXPORT_FORMAT, ...identity })).digest('hex').slice(0, 24);
 }
 
-/** Writes the export into `dir` (created; must not exist). */
-export function writeExport(dir: string, data: RunData, key: string): void {
+/**
+ * One split as the writer needs it: the per-image arrays (a few bytes per image) in memory,
+ * the pixel arrays written by the source itself — from float32 arrays in memory (writeExport)
+ * or streamed image by image (data/folder-export.ts).
+ */
+export interface ExportSplit {
+  count: number;
+  labels: Int32Array;
+  hasSaliency: Uint8Array;
+  multiLabels?: Uint8Array;
+  boxes?: PixelBox[][];
+  /** Writes `<split>-images.npy` [N, S, S, C]; returns its encoding. */
+  writeImages(file: string): UnitEncoding;
+  /** Writes `<split>-saliency.npy` [N, S, S]; returns its encoding. */
+  writeSaliency(file: string): UnitEncoding;
+  /** Writes `<split>-shortcut.npy` uint8 [N, S, S]. */
+  writeShortcut(file: string): void;
+}
+
+/** What an export holds, whichever way its pixels are produced. */
+export interface ExportSource {
+  train: ExportSplit;
+  val: ExportSplit;
+  test: ExportSplit;
+  size: number;
+  channels: number;
+  classes: number;
+  classNames?: string[];
+  multiLabel?: boolean;
+  guided: Uint8Array;
+  annotatedCount: number;
+  warnings: string[];
+  /**
+   * The training images' per-channel mean / population std (data/normalize.ts), what
+   * `data.normalize = dataset` standardises with; known once the training images are written.
+   */
+  statistics(): Normalization;
+}
+
+/** Writes an export into `dir` (created; must not exist) from any source: the one layout and meta.json of the format. */
+export function writeExportFrom(dir: string, data: ExportSource, key: string): void {
   fs.mkdirSync(dir, { recursive: true });
   // how each [0, 1]-valued array was stored (data/npy.ts writeUnitNpy); the reader checks the dtype against it
   const encodings: Record<string, UnitEncoding> = {};
   for (const split of ['train', 'val', 'test'] as const) {
     const s = data[split];
-    encodings[`${split}-images`] = writeUnitNpy(path.join(dir, `${split}-images.npy`), s.images, [s.count, s.size, s.size, s.channels]);
+    encodings[`${split}-images`] = s.writeImages(path.join(dir, `${split}-images.npy`));
     writeNpy(path.join(dir, `${split}-labels.npy`), s.labels, [s.count]);
-    encodings[`${split}-saliency`] = writeUnitNpy(path.join(dir, `${split}-saliency.npy`), s.saliency, [s.count, s.size, s.size]);
-    writeNpy(path.join(dir, `${split}-has-saliency.npy`), s.hasSaliency ?? new Uint8Array(s.count).fill(1), [s.count]);
-    writeNpy(path.join(dir, `${split}-shortcut.npy`), s.decoyMask, [s.count, s.size, s.size]);
+    encodings[`${split}-saliency`] = s.writeSaliency(path.join(dir, `${split}-saliency.npy`));
+    writeNpy(path.join(dir, `${split}-has-saliency.npy`), s.hasSaliency, [s.count]);
+    s.writeShortcut(path.join(dir, `${split}-shortcut.npy`));
   }
   writeNpy(path.join(dir, 'train-guided.npy'), data.guided, [data.train.count]);
   for (const split of ['train', 'val', 'test'] as const) {
@@ -110,15 +160,62 @@ export function writeExport(dir: string, data: RunData, key: string): void {
     ...(data.classNames ? { classNames: data.classNames } : {}),
     ...(data.multiLabel ? { multiLabel: true } : {}),
     ...(data.train.boxes ? { boxes: true } : {}),
-    size: data.train.size,
-    channels: data.train.channels,
+    size: data.size,
+    channels: data.channels,
     counts: { train: data.train.count, val: data.val.count, test: data.test.count },
     annotatedCount: data.annotatedCount,
     warnings: data.warnings,
     encodings,
+    trainStatistics: data.statistics(),
   };
   // meta.json last: its presence means the folder is complete
   fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+}
+
+/** Writes the export of a run's samples held in memory (float32 ImageSets) into `dir`. */
+export function writeExport(dir: string, data: RunData, key: string): void {
+  const split = (s: ImageSet): ExportSplit => ({
+    count: s.count,
+    labels: s.labels,
+    hasSaliency: s.hasSaliency ?? new Uint8Array(s.count).fill(1),
+    ...(s.multiLabels ? { multiLabels: s.multiLabels } : {}),
+    ...(s.boxes ? { boxes: s.boxes } : {}),
+    writeImages: (file) => writeUnitNpy(file, s.images, [s.count, s.size, s.size, s.channels]),
+    writeSaliency: (file) => writeUnitNpy(file, s.saliency, [s.count, s.size, s.size]),
+    writeShortcut: (file) => writeNpy(file, s.decoyMask, [s.count, s.size, s.size]),
+  });
+  writeExportFrom(
+    dir,
+    {
+      train: split(data.train),
+      val: split(data.val),
+      test: split(data.test),
+      size: data.train.size,
+      channels: data.train.channels,
+      classes: data.classes,
+      ...(data.classNames ? { classNames: data.classNames } : {}),
+      ...(data.multiLabel ? { multiLabel: true } : {}),
+      guided: data.guided,
+      annotatedCount: data.annotatedCount,
+      warnings: data.warnings,
+      statistics: () => channelStatistics(data.train),
+    },
+    key,
+  );
+}
+
+/**
+ * Writes the export of a `folder(…)` run into `dir` (created; must not exist), streamed
+ * image by image (data/folder-export.ts). `probe`: see openFolderExport.
+ */
+export function writeFolderExport(dir: string, spec: DataSpec, key: string, probe?: () => void): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const source = openFolderExport(dir, spec, probe);
+  try {
+    writeExportFrom(dir, source, key);
+  } finally {
+    source.close();
+  }
 }
 
 function complete(dir: string, key: string): boolean {
@@ -144,10 +241,11 @@ export function exportRunData(runDir: string, resolved: unknown, env: NodeJS.Pro
   const key = dataKey(spec);
   const dir = spec.source.type === 'builtin' ? path.join(path.dirname(runDir), '.cache', 'data', key) : path.join(runDir, 'data');
   if (complete(dir, key)) return { dir, written: false, seconds: (performance.now() - t0) / 1000 };
-  const data = loadRunSamples(spec);
   const tmp = `${dir}.${process.pid}.${crypto.randomBytes(3).toString('hex')}.tmp`;
   try {
-    writeExport(tmp, data, key);
+    // folder data is streamed image by image (it may not fit in memory); built-in sets are small
+    if (spec.source.type === 'folder') writeFolderExport(tmp, spec, key);
+    else writeExport(tmp, loadRunSamples(spec), key);
     fs.rmSync(dir, { recursive: true, force: true });
     try {
       fs.renameSync(tmp, dir);

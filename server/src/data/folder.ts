@@ -24,7 +24,7 @@ import { matchBoxes, parseBoxes, scaleBox, fillMask, type Box, type PixelBox } f
 import type { ImageSet, ImageSplits } from './image-set';
 import { resizeBilinear } from './resize';
 import { createRng } from './rng';
-import { stratifiedSplit } from './splits';
+import { stratifiedSplit, type SplitIndices } from './splits';
 
 export interface FolderOptions {
   root: string;
@@ -142,7 +142,49 @@ function listLabelled(imagesDir: string, labelsFile: string, warnings: string[])
   return out;
 }
 
-export function loadFolder(o: FolderOptions): FolderData {
+/** One usable image of a folder as the scan saw it (no pixels). */
+interface Scanned {
+  entry: Labelled;
+  image: { width: number; height: number; gray: boolean };
+  hasMap: boolean;
+}
+
+/**
+ * Receives each usable image of a scan, in scan order (`index`), as soon as it is decoded:
+ * its 8-bit codes (size² values when `gray`, else size² × 3 interleaved RGB) and its human
+ * map's (size²) when it has a readable one. The arrays are the receiver's to keep.
+ */
+export type ImageSink = (index: number, codes: Uint8Array, gray: boolean, map: Uint8Array | undefined) => void;
+
+/**
+ * Everything about a folder data set except its pixels: per usable image (scan order) its
+ * label, file, whether it has a human map, its boxes; the channel count; and the split, as
+ * indices into the scan order. Both the in-memory loader (loadFolder) and the streamed torch
+ * export (data/folder-export.ts) take their samples from it, so they cannot disagree.
+ */
+export interface FolderPlan {
+  size: number;
+  channels: 1 | 3;
+  count: number;
+  labels: Int32Array;
+  files: string[];
+  hasSaliency: Uint8Array;
+  /** count × classes (multi-label data only). */
+  multiLabels?: Uint8Array;
+  /** `annotation = boxes` only: each image's boxes in target pixels. */
+  boxes?: PixelBox[][];
+  /** The train / val / test members, indices into the scan order, each split shuffled by seed. */
+  splits: SplitIndices;
+  classNames: string[];
+  multiLabel: boolean;
+  warnings: string[];
+}
+
+/**
+ * Reads a folder data set once, image by image, handing each image's 8-bit codes to `sink`
+ * and keeping nothing of its pixels; returns the plan (labels, maps, boxes, splits).
+ */
+export function scanFolder(o: FolderOptions, sink: ImageSink): FolderPlan {
   const imagesDir = path.resolve(o.root, o.images ?? 'images');
   const labelsFile = path.resolve(o.root, o.labels ?? 'labels.csv');
   const saliencyDir = path.resolve(o.root, o.saliency ?? 'saliency');
@@ -161,13 +203,13 @@ export function loadFolder(o: FolderOptions): FolderData {
     }
   }
 
-  // Each file is resized to 8-bit codes as soon as it is decoded, so only size × size (grey) or
-  // × 3 bytes per image stay in memory, not the decoded file (a 1000 × 750 photo is 3 MB of
-  // RGBA). The channel count is known only when every image has been seen; a grey image's
-  // plane serves as each of its R, G, B planes in an RGB data set (for r = g = b the luminance
-  // is r exactly, so the planes are identical).
+  // Each file is resized to 8-bit codes as soon as it is decoded and handed to the sink, so
+  // the scan holds one decoded file at a time (a 1000 × 750 photo is 3 MB of RGBA). The
+  // channel count is known only when every image has been seen; a grey image's plane serves
+  // as each of its R, G, B planes in an RGB data set (for r = g = b the luminance is r
+  // exactly, so the planes are identical).
   const size = o.imageSize;
-  const decoded: { entry: Labelled; image: { width: number; height: number; gray: boolean; codes: Uint8Array }; map?: Uint8Array }[] = [];
+  const scanned: Scanned[] = [];
   const rgb = new Float32Array(size * size * 3);
   const grey = new Float32Array(size * size);
   const codesOf = (values: Float32Array) => {
@@ -196,63 +238,118 @@ export function loadFolder(o: FolderOptions): FolderData {
         warnings.push(`${mapFile}: not a readable saliency map (${(e as Error).message}); the image trains without human saliency`);
       }
     }
-    decoded.push({ entry, image: { width: image.width, height: image.height, gray, codes: codesOf(gray ? rgb.subarray(0, size * size) : rgb) }, map });
+    sink(scanned.length, codesOf(gray ? rgb.subarray(0, size * size) : rgb), gray, map);
+    scanned.push({ entry, image: { width: image.width, height: image.height, gray }, hasMap: !!map });
   }
-  if (decoded.length === 0) throw new DataError(`No readable images in ${imagesDir}${warnings.length ? ` (${warnings.length} problems, first: ${warnings[0]})` : ''}.`);
+  if (scanned.length === 0) throw new DataError(`No readable images in ${imagesDir}${warnings.length ? ` (${warnings.length} problems, first: ${warnings[0]})` : ''}.`);
 
-  const classNames = [...new Set(decoded.flatMap((d) => d.entry.labels))].sort();
-  const multiLabel = decoded.some((d) => d.entry.labels.length > 1);
-  const channels: 1 | 3 = decoded.every((d) => d.image.gray) ? 1 : 3;
-  const boxes = boxesFile && boxEntries ? pixelBoxes(boxesFile, boxEntries, imagesDir, entries, decoded, classNames, size, warnings) : undefined;
-  const all: ImageSet = {
-    images: new Float32Array(decoded.length * size * size * channels),
-    channels,
-    labels: Int32Array.from(decoded, (d) => classNames.indexOf(d.entry.label)),
-    saliency: new Float32Array(decoded.length * size * size),
-    hasSaliency: Uint8Array.from(decoded, (d) => (d.map ? 1 : 0)),
-    files: decoded.map((d) => d.entry.file),
-    size,
-    count: decoded.length,
-    decoyMask: new Uint8Array(decoded.length * size * size),
-    decoyShade: new Float32Array(decoded.length).fill(-1),
-  };
-  const px = size * size;
-  decoded.forEach((d, i) => {
-    // code b is the value toPixels gave, b / 255
-    const out = all.images.subarray(i * px * channels, (i + 1) * px * channels);
-    const codes = d.image.codes;
-    if (!d.image.gray) for (let k = 0; k < px * 3; k++) out[k] = codes[k] / 255;
-    else for (let k = 0; k < px; k++) for (let c = 0; c < channels; c++) out[k * channels + c] = codes[k] / 255;
-    const map = d.map;
-    if (map) for (let k = 0, o = i * px; k < px; k++) all.saliency[o + k] = map[k] / 255;
-  });
+  const classNames = [...new Set(scanned.flatMap((d) => d.entry.labels))].sort();
+  const multiLabel = scanned.some((d) => d.entry.labels.length > 1);
+  const channels: 1 | 3 = scanned.every((d) => d.image.gray) ? 1 : 3;
+  const boxes = boxesFile && boxEntries ? pixelBoxes(boxesFile, boxEntries, imagesDir, entries, scanned, classNames, size, warnings) : undefined;
+  const labels = Int32Array.from(scanned, (d) => classNames.indexOf(d.entry.label));
+  const hasSaliency = Uint8Array.from(scanned, (d) => (d.hasMap ? 1 : 0));
+  let multiLabels: Uint8Array | undefined;
   if (multiLabel) {
-    all.multiLabels = new Uint8Array(decoded.length * classNames.length);
-    decoded.forEach((d, i) => d.entry.labels.forEach((l) => (all.multiLabels![i * classNames.length + classNames.indexOf(l)] = 1)));
+    multiLabels = new Uint8Array(scanned.length * classNames.length);
+    scanned.forEach((d, i) => d.entry.labels.forEach((l) => (multiLabels![i * classNames.length + classNames.indexOf(l)] = 1)));
   }
   if (boxes) {
     // the human map of an image is the mask of its (first) label; multi-label training builds
     // the mask of each sampled class from `boxes` itself. Guided: has a box of that label
     // (single-label), or any box (multi-label: the sampled class decides per step).
-    all.boxes = boxes;
+    const mask = new Float32Array(size * size);
     boxes.forEach((b, i) => {
-      const own = fillMask(b, all.labels[i], size, all.saliency, i * size * size);
-      all.hasSaliency![i] = (multiLabel ? b.length > 0 : own) ? 1 : 0;
+      const own = fillMask(b, labels[i], size, mask);
+      hasSaliency[i] = (multiLabel ? b.length > 0 : own) ? 1 : 0;
     });
   }
 
   // splits: the CSV's split column where given, else stratified by seed
   const rng = createRng(o.seed, 7);
-  let idx: { train: Int32Array; val: Int32Array; test: Int32Array };
-  if (decoded.some((d) => d.entry.split)) {
-    const pick = (s: string) => Int32Array.from(decoded.flatMap((d, i) => ((d.entry.split ?? 'train') === s ? [i] : [])));
-    idx = { train: pick('train'), val: pick('val'), test: pick('test') };
+  let splits: SplitIndices;
+  if (scanned.some((d) => d.entry.split)) {
+    const pick = (s: string) => Int32Array.from(scanned.flatMap((d, i) => ((d.entry.split ?? 'train') === s ? [i] : [])));
+    splits = { train: pick('train'), val: pick('val'), test: pick('test') };
   } else {
-    const testCount = Math.min(decoded.length - 1, Math.round(decoded.length * o.testFraction));
-    idx = stratifiedSplit(all.labels, classNames.length, { testCount, valFraction: o.valFraction }, rng);
+    const testCount = Math.min(scanned.length - 1, Math.round(scanned.length * o.testFraction));
+    splits = stratifiedSplit(labels, classNames.length, { testCount, valFraction: o.valFraction }, rng);
   }
-  if (idx.train.length === 0) throw new DataError(`No training images left in ${o.root} after the split.`);
-  return { train: subset(all, idx.train), val: subset(all, idx.val), test: subset(all, idx.test), classes: classNames.length, classNames, multiLabel, warnings };
+  if (splits.train.length === 0) throw new DataError(`No training images left in ${o.root} after the split.`);
+  return { size, channels, count: scanned.length, labels, files: scanned.map((d) => d.entry.file), hasSaliency, ...(multiLabels ? { multiLabels } : {}), ...(boxes ? { boxes } : {}), splits, classNames, multiLabel, warnings };
+}
+
+/** A folder's images as 8-bit codes in memory, in scan order (what loadFolder keeps between scan and splits). */
+export interface CodeStore {
+  codes: Uint8Array[];
+  gray: boolean[];
+  maps: (Uint8Array | undefined)[];
+}
+
+/** A sink keeping every image's codes (size² or size² × 3 bytes each) for folderSubset. */
+export function codeStore(): { store: CodeStore; sink: ImageSink } {
+  const store: CodeStore = { codes: [], gray: [], maps: [] };
+  return { store, sink: (i, codes, gray, map) => ((store.codes[i] = codes), (store.gray[i] = gray), (store.maps[i] = map)) };
+}
+
+/**
+ * Writes an image's float32 values (code b is the value toPixels gave, b / 255) into `out`
+ * at `offset`: an RGB data set repeats a grey image's plane in each channel.
+ */
+function expand(codes: Uint8Array, gray: boolean, channels: 1 | 3, px: number, out: Float32Array, offset: number): void {
+  if (!gray) for (let k = 0; k < px * 3; k++) out[offset + k] = codes[k] / 255;
+  else for (let k = 0; k < px; k++) for (let c = 0; c < channels; c++) out[offset + k * channels + c] = codes[k] / 255;
+}
+
+/** The ImageSet of the scan indices `idx` (a split, or its first images), built from the codes in memory. */
+export function folderSubset(plan: FolderPlan, store: CodeStore, idx: Int32Array): ImageSet {
+  const { size, channels } = plan;
+  const px = size * size;
+  const n = idx.length;
+  const k = plan.classNames.length;
+  const out: ImageSet = {
+    images: new Float32Array(n * px * channels),
+    channels,
+    labels: new Int32Array(n),
+    saliency: new Float32Array(n * px),
+    hasSaliency: new Uint8Array(n),
+    files: [],
+    size,
+    count: n,
+    decoyMask: new Uint8Array(n * px),
+    decoyShade: new Float32Array(n).fill(-1),
+  };
+  if (plan.multiLabels) out.multiLabels = new Uint8Array(n * k);
+  if (plan.boxes) out.boxes = [];
+  idx.forEach((src, i) => {
+    expand(store.codes[src], store.gray[src], channels, px, out.images, i * px * channels);
+    const map = store.maps[src];
+    if (map) for (let p = 0; p < px; p++) out.saliency[i * px + p] = map[p] / 255;
+    if (plan.boxes) {
+      out.boxes!.push(plan.boxes[src]);
+      fillMask(plan.boxes[src], plan.labels[src], size, out.saliency, i * px);
+    }
+    if (plan.multiLabels) out.multiLabels!.set(plan.multiLabels.subarray(src * k, (src + 1) * k), i * k);
+    out.labels[i] = plan.labels[src];
+    out.hasSaliency![i] = plan.hasSaliency[src];
+    out.files!.push(plan.files[src]);
+  });
+  return out;
+}
+
+/** Loads a whole folder data set into memory (the tfjs engine trains on these arrays). */
+export function loadFolder(o: FolderOptions): FolderData {
+  const { store, sink } = codeStore();
+  const plan = scanFolder(o, sink);
+  return {
+    train: folderSubset(plan, store, plan.splits.train),
+    val: folderSubset(plan, store, plan.splits.val),
+    test: folderSubset(plan, store, plan.splits.test),
+    classes: plan.classNames.length,
+    classNames: plan.classNames,
+    multiLabel: plan.multiLabel,
+    warnings: plan.warnings,
+  };
 }
 
 /** Reads and parses boxes.json; throws DataError naming every problem's line. */
@@ -301,35 +398,4 @@ function pixelBoxes(
     }
     return out;
   });
-}
-
-function subset(s: ImageSet, idx: Int32Array): ImageSet {
-  const px = s.size * s.size;
-  const ipx = px * s.channels;
-  const out: ImageSet = {
-    images: new Float32Array(idx.length * ipx),
-    channels: s.channels,
-    labels: new Int32Array(idx.length),
-    saliency: new Float32Array(idx.length * px),
-    hasSaliency: new Uint8Array(idx.length),
-    files: [],
-    size: s.size,
-    count: idx.length,
-    decoyMask: new Uint8Array(idx.length * px),
-    decoyShade: new Float32Array(idx.length),
-  };
-  const k = s.multiLabels ? s.multiLabels.length / s.count : 0;
-  if (s.multiLabels) out.multiLabels = new Uint8Array(idx.length * k);
-  if (s.boxes) out.boxes = [];
-  idx.forEach((src, i) => {
-    if (s.multiLabels) out.multiLabels!.set(s.multiLabels.subarray(src * k, (src + 1) * k), i * k);
-    if (s.boxes) out.boxes!.push(s.boxes[src]);
-    out.images.set(s.images.subarray(src * ipx, (src + 1) * ipx), i * ipx);
-    out.saliency.set(s.saliency.subarray(src * px, (src + 1) * px), i * px);
-    out.labels[i] = s.labels[src];
-    out.hasSaliency![i] = s.hasSaliency?.[src] ?? 1;
-    out.files!.push(s.files?.[src] ?? String(src));
-    out.decoyShade[i] = s.decoyShade[src];
-  });
-  return out;
 }

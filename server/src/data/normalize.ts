@@ -22,25 +22,51 @@ export interface Normalization {
 /** torchvision's ImageNet statistics (RGB), what pretrained backbones expect. */
 export const IMAGENET_NORMALIZATION: Normalization = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
 
+/**
+ * Per-channel float64 sums of pixel values (interleaved channels, channels last), in the
+ * order they are added: adding a data set image by image sums exactly as adding it at once,
+ * so a streamed pass (data/folder-export.ts) gets channelStatistics's numbers bit for bit.
+ */
+export class ChannelSums {
+  private readonly sum: Float64Array;
+  private readonly sumSq: Float64Array;
+  private values = 0;
+
+  constructor(private readonly channels: number) {
+    this.sum = new Float64Array(channels);
+    this.sumSq = new Float64Array(channels);
+  }
+
+  /** Adds whole pixels (`values.length` a multiple of the channel count, channel 0 first). */
+  add(values: ArrayLike<number>): void {
+    const c = this.channels;
+    const { sum, sumSq } = this;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      sum[i % c] += v;
+      sumSq[i % c] += v * v;
+    }
+    this.values += values.length;
+  }
+
+  /** Mean and population standard deviation per channel of everything added. */
+  statistics(): Normalization {
+    const n = this.values / this.channels;
+    const mean = Array.from(this.sum, (s) => (n > 0 ? s / n : 0));
+    // a constant channel (or an empty set) keeps std 1: dividing by ~0 would blow the input up
+    const std = Array.from(this.sumSq, (s, ch) => {
+      const variance = n > 0 ? s / n - mean[ch] * mean[ch] : 0;
+      return variance > 1e-12 ? Math.sqrt(variance) : 1;
+    });
+    return { mean, std };
+  }
+}
+
 /** Per-channel mean and population standard deviation over every pixel of `set` (accumulated in float64). */
 export function channelStatistics(set: ImageSet): Normalization {
-  const c = set.channels;
-  const sum = new Float64Array(c);
-  const sumSq = new Float64Array(c);
-  const { images } = set;
-  for (let i = 0; i < images.length; i++) {
-    const v = images[i];
-    sum[i % c] += v;
-    sumSq[i % c] += v * v;
-  }
-  const n = images.length / c;
-  const mean = Array.from(sum, (s) => (n > 0 ? s / n : 0));
-  // a constant channel (or an empty set) keeps std 1: dividing by ~0 would blow the input up
-  const std = Array.from(sumSq, (s, ch) => {
-    const variance = n > 0 ? s / n - mean[ch] * mean[ch] : 0;
-    return variance > 1e-12 ? Math.sqrt(variance) : 1;
-  });
-  return { mean, std };
+  const sums = new ChannelSums(set.channels);
+  sums.add(set.images);
+  return sums.statistics();
 }
 
 export class NormalizationError extends Error {}

@@ -16,7 +16,7 @@
  */
 import * as path from 'node:path';
 import { buildDecoyMnist, buildMnist } from './decoy-mnist';
-import { loadFolder } from './folder';
+import { codeStore, folderSubset, scanFolder, type FolderOptions, type FolderPlan, type ImageSink } from './folder';
 import type { ImageSet } from './image-set';
 import { createRng } from './rng';
 
@@ -59,9 +59,14 @@ export interface RunData {
   warnings: string[];
 }
 
+/** How many of `count` images a cap keeps (all of them when the cap is null or ≥ count). */
+export function cappedCount(count: number, cap: number | null): number {
+  return cap !== null && cap < count ? cap : count;
+}
+
 /** The first `n` images of a set (all of them when n ≥ count). */
 export function headOf(set: ImageSet, n: number): ImageSet {
-  if (!(n < set.count)) return set;
+  if (cappedCount(set.count, n) === set.count) return set;
   const px = set.size * set.size;
   const ipx = px * set.channels;
   return {
@@ -89,7 +94,7 @@ export function envCap(env: NodeJS.ProcessEnv, name: string): number | null {
 }
 
 /** Which training images are guided (see the module comment). */
-export function guidedImages(train: ImageSet, annotated: number, seed: number, missing: 'skip' | 'zeros'): { guided: Uint8Array; annotatedCount: number } {
+export function guidedImages(train: Pick<ImageSet, 'count' | 'hasSaliency'>, annotated: number, seed: number, missing: 'skip' | 'zeros'): { guided: Uint8Array; annotatedCount: number } {
   const n = train.count;
   const guided = new Uint8Array(n);
   const order = createRng(seed, ANNOTATED_STREAM).shuffle(Int32Array.from({ length: n }, (_, i) => i));
@@ -106,33 +111,68 @@ export function guidedImages(train: ImageSet, annotated: number, seed: number, m
   return { guided, annotatedCount };
 }
 
+/** The folder loader's options for a `folder(…)` spec. */
+function folderOptions(spec: DataSpec & { source: { type: 'folder' } }): FolderOptions {
+  return {
+    root: path.resolve(spec.baseDir, spec.source.path),
+    images: spec.images,
+    labels: spec.labels,
+    saliency: spec.saliency,
+    boxes: spec.boxes,
+    imageSize: spec.imageSize,
+    seed: spec.seed,
+    valFraction: spec.valSplit,
+    testFraction: spec.testSplit,
+  };
+}
+
+/**
+ * A `folder(…)` run's samples without their pixels: the folder's plan (data/folder.ts
+ * scanFolder, whose sink receives each image's 8-bit codes once) and the run's splits after
+ * the caps — indices into the scan order — with the annotated subset of its training split.
+ * loadRunSamples builds the in-memory sets from it and data/folder-export.ts streams the
+ * torch export from it: one set of rules for both.
+ */
+export interface FolderRun {
+  plan: FolderPlan;
+  train: Int32Array;
+  val: Int32Array;
+  test: Int32Array;
+  guided: Uint8Array;
+  annotatedCount: number;
+}
+
+export function planFolderRun(spec: DataSpec, sink: ImageSink): FolderRun {
+  if (spec.source.type !== 'folder') throw new TypeError('planFolderRun: not a folder(…) data set');
+  const plan = scanFolder(folderOptions({ ...spec, source: spec.source }), sink);
+  const first = (idx: Int32Array, cap: number | null) => idx.subarray(0, cappedCount(idx.length, cap));
+  const train = first(plan.splits.train, spec.maxTrain);
+  const hasSaliency = Uint8Array.from(train, (i) => plan.hasSaliency[i]);
+  const { guided, annotatedCount } = guidedImages({ count: train.length, hasSaliency }, spec.annotated, spec.seed, spec.missingSaliency);
+  return { plan, train, val: first(plan.splits.val, spec.maxEval), test: first(plan.splits.test, spec.maxEval), guided, annotatedCount };
+}
+
 /** Loads the samples of a run. Throws DataError (data/folder.ts) for unusable data. */
 export function loadRunSamples(spec: DataSpec): RunData {
-  let splits: { train: ImageSet; val: ImageSet; test: ImageSet; classes: number };
-  let classNames: string[] | undefined;
-  let multiLabel = false;
-  let warnings: string[] = [];
-  if (spec.source.type === 'builtin') {
-    const build = spec.source.name === 'mnist' ? buildMnist : buildDecoyMnist;
-    splits = build({ seed: spec.seed, imageSize: spec.imageSize, valFraction: spec.valSplit });
-  } else {
-    const folder = loadFolder({
-      root: path.resolve(spec.baseDir, spec.source.path),
-      images: spec.images,
-      labels: spec.labels,
-      saliency: spec.saliency,
-      boxes: spec.boxes,
-      imageSize: spec.imageSize,
-      seed: spec.seed,
-      valFraction: spec.valSplit,
-      testFraction: spec.testSplit,
-    });
-    splits = folder;
-    classNames = folder.classNames;
-    multiLabel = folder.multiLabel;
-    warnings = folder.warnings;
+  if (spec.source.type === 'folder') {
+    const { store, sink } = codeStore();
+    const run = planFolderRun(spec, sink);
+    const { plan } = run;
+    return {
+      train: folderSubset(plan, store, run.train),
+      val: folderSubset(plan, store, run.val),
+      test: folderSubset(plan, store, run.test),
+      classes: plan.classNames.length,
+      classNames: plan.classNames,
+      ...(plan.multiLabel ? { multiLabel: true } : {}),
+      guided: run.guided,
+      annotatedCount: run.annotatedCount,
+      warnings: plan.warnings,
+    };
   }
+  const build = spec.source.name === 'mnist' ? buildMnist : buildDecoyMnist;
+  const splits = build({ seed: spec.seed, imageSize: spec.imageSize, valFraction: spec.valSplit });
   const train = headOf(splits.train, spec.maxTrain ?? Infinity);
   const { guided, annotatedCount } = guidedImages(train, spec.annotated, spec.seed, spec.missingSaliency);
-  return { train, val: headOf(splits.val, spec.maxEval ?? Infinity), test: headOf(splits.test, spec.maxEval ?? Infinity), classes: splits.classes, classNames, ...(multiLabel ? { multiLabel } : {}), guided, annotatedCount, warnings };
+  return { train, val: headOf(splits.val, spec.maxEval ?? Infinity), test: headOf(splits.test, spec.maxEval ?? Infinity), classes: splits.classes, guided, annotatedCount, warnings: [] };
 }
