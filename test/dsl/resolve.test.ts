@@ -50,7 +50,7 @@ describe('dsl resolver', () => {
     const r = resolve('experiment a {\n  data { source = folder("d") }\n  guidance { loss = cyborg }\n}\n', 'a')!;
     const walk = (schema: BlockSchema, obj: Record<string, unknown>, prefix: string) => {
       for (const key of Object.keys(schema.keys)) {
-        const applies = !['model.hidden', 'model.pretrained', 'data.boxes', 'description', 'guidance.lambda'].includes(prefix + key);
+        const applies = !['model.hidden', 'model.pretrained', 'data.boxes', 'description', 'guidance.lambda', 'guidance.irrelevant'].includes(prefix + key);
         assert.equal(key in obj, applies, prefix + key);
       }
       for (const [name, sub] of Object.entries(schema.blocks ?? {})) walk(sub, obj[name] as Record<string, unknown>, `${prefix}${name}.`);
