@@ -14,7 +14,8 @@ import * as vm from 'node:vm';
 import { PNG } from 'pngjs';
 import { dataKey, dataSpec, exportRunData, writeExport, writeFolderExport } from '../../server/src/data/export';
 import { channelStatistics } from '../../server/src/data/normalize';
-import { loadRunSamples } from '../../server/src/data/run-data';
+import { headOf, loadRunSamples } from '../../server/src/data/run-data';
+import { CAM_PROBE_COUNT, camProbeSpec, loadCamProbe } from '../../server/src/data/cam-probe';
 
 const root = path.resolve(__dirname, '..', '..');
 const shapes = path.join(root, 'examples/shapes');
@@ -114,6 +115,21 @@ describe('data/folder-export: the streamed torch export of folder data', functio
     assert.deepEqual(meta.counts, { train: 20, val: 4, test: 6 });
     assert.equal(meta.trainStatistics.mean.length, 3);
     assert.deepEqual(meta.trainStatistics, channelStatistics(samples.train));
+  });
+
+  it('the CAM probe of folder data: the images the in-memory loader gives, without holding the data set', () => {
+    for (const [baseDir, data] of [
+      [shapes, { image_size: 20 }],
+      [boxes, { annotation: 'boxes', boxes: 'boxes.json', image_size: 24 }],
+    ] as const) {
+      const spec = dataSpec(folderRun(5, baseDir, data), tmp, {});
+      const scratch = path.join(tmp, 'probe-scratch');
+      fs.mkdirSync(scratch, { recursive: true });
+      const probe = loadCamProbe(spec, undefined, scratch);
+      assert.deepEqual(probe, headOf(loadRunSamples(camProbeSpec(spec)).test, CAM_PROBE_COUNT));
+      assert.ok(probe.count > 0);
+      assert.deepEqual(fs.readdirSync(scratch), [], 'the scratch file is removed');
+    }
   });
 
   it('an unusable folder leaves no scratch file behind', () => {

@@ -22,7 +22,8 @@ import { dataKey, dataSpec } from './export';
 import type { ImageSet } from './image-set';
 import { CAM_PROBE_COUNT, CAM_PROBE_SEED, wantsConsistency } from '../runs/cam-file';
 import { writeNpy } from './npy';
-import { headOf, loadRunSamples, type DataSpec, type RunData } from './run-data';
+import { cappedCount, headOf, loadRunSamples, type DataSpec, type RunData } from './run-data';
+import { loadFolderImages } from './folder-export';
 
 export { CAM_PROBE_COUNT, CAM_PROBE_SEED, wantsConsistency };
 export const CAM_PROBE_FORMAT = 'sgt-cam-probe/1';
@@ -32,10 +33,16 @@ export function camProbeSpec(spec: DataSpec): DataSpec {
   return { ...spec, seed: CAM_PROBE_SEED };
 }
 
-/** The probe images; `runData` (the run's own samples) is reused when its seed is the probe's. */
-export function loadCamProbe(spec: DataSpec, runData?: RunData): ImageSet {
-  const test = spec.seed === CAM_PROBE_SEED && runData ? runData.test : loadRunSamples(camProbeSpec(spec)).test;
-  return headOf(test, CAM_PROBE_COUNT);
+/**
+ * The probe images; `runData` (the run's own samples) is reused when its seed is the probe's.
+ * Folder data is scanned without holding the data set (data/folder-export.ts, a scratch file
+ * under `scratchDir`): only the probe's images are kept.
+ */
+export function loadCamProbe(spec: DataSpec, runData?: RunData, scratchDir?: string): ImageSet {
+  if (spec.seed === CAM_PROBE_SEED && runData) return headOf(runData.test, CAM_PROBE_COUNT);
+  const probeSpec = camProbeSpec(spec);
+  if (probeSpec.source.type === 'folder') return loadFolderImages(probeSpec, (run) => run.test.subarray(0, cappedCount(run.test.length, CAM_PROBE_COUNT)), scratchDir);
+  return headOf(loadRunSamples(probeSpec).test, CAM_PROBE_COUNT);
 }
 
 /** sha256 (hex) of the probe's pixels as little-endian float32 N×S×S×C: the identity of "the same images". */
@@ -74,7 +81,7 @@ export function exportCamProbe(runDir: string, resolved: unknown, env: NodeJS.Pr
   const key = dataKey(spec);
   const dir = spec.source.type === 'builtin' ? path.join(path.dirname(runDir), '.cache', 'cam-probe', key) : path.join(runDir, 'cam-probe');
   if (complete(dir, key)) return dir;
-  const probe = loadCamProbe(spec);
+  const probe = loadCamProbe(spec, undefined, path.dirname(dir));
   const tmp = `${dir}.${process.pid}.${crypto.randomBytes(3).toString('hex')}.tmp`;
   try {
     writeCamProbe(tmp, probe, key);

@@ -19,19 +19,23 @@
  * 8 bits after resizing, box masks are 0 / 1 — so the pixel arrays are always `unit8`.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fillMask } from './boxes';
 import type { ExportSource, ExportSplit } from './export';
+import { folderSubset, type CodeStore } from './folder';
+import type { ImageSet } from './image-set';
 import { ChannelSums } from './normalize';
 import { npyHeader, UNIT8_VALUES } from './npy';
-import { planFolderRun, type DataSpec } from './run-data';
+import { planFolderRun, type DataSpec, type FolderRun } from './run-data';
 
 /** Bytes gathered before each write(2) of an array (about 30 images of 112 px RGB). */
 const WRITE_BYTES = 1 << 20;
 
-function writeAll(fd: number, bytes: Uint8Array): void {
+/** Writes all of `bytes` at `position` (default: the current position). */
+function writeAll(fd: number, bytes: Uint8Array, position?: number): void {
   let done = 0;
-  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done, position === undefined ? null : position + done);
 }
 
 function readAll(fd: number, into: Uint8Array, position: number): void {
@@ -68,6 +72,79 @@ function writeRecords(file: string, shape: number[], count: number, recordBytes:
   }
 }
 
+/** A folder run scanned into a scratch file: its plan, and each image's codes read back on demand. */
+interface ScratchScan {
+  run: FolderRun;
+  /** The scratch file's descriptor (open until close). */
+  fd: number;
+  /** Per scanned image: where its codes are, whether grey, where its map's codes are (-1: none). */
+  at: number[];
+  gray: boolean[];
+  mapAt: number[];
+  close(): void;
+}
+
+/** Scans a folder run, appending each image's codes (and its map's) to `scratchFile` (removed again on failure). */
+function scanToScratch(scratchFile: string, spec: DataSpec, probe?: () => void): ScratchScan {
+  const fd = fs.openSync(scratchFile, 'w+');
+  const close = () => {
+    fs.closeSync(fd);
+    fs.rmSync(scratchFile, { force: true });
+  };
+  const at: number[] = [];
+  const mapAt: number[] = [];
+  const gray: boolean[] = [];
+  let end = 0;
+  const append = (bytes: Uint8Array) => {
+    writeAll(fd, bytes, end);
+    end += bytes.length;
+  };
+  try {
+    const run = planFolderRun(spec, (i, codes, isGray, map) => {
+      at[i] = end;
+      gray[i] = isGray;
+      append(codes);
+      mapAt[i] = map ? end : -1;
+      if (map) append(map);
+      probe?.();
+    });
+    return { run, fd, at, gray, mapAt, close };
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+/**
+ * Some images of a folder run in memory, read with one scan and a scratch file (in a
+ * temporary folder under `scratchDir`) rather than the whole data set in memory: `pick`
+ * chooses them from the run's plan (e.g. the CAM probe: the first images of the test split,
+ * data/cam-probe.ts). The same ImageSet loadRunSamples builds for those indices.
+ */
+export function loadFolderImages(spec: DataSpec, pick: (run: FolderRun) => Int32Array, scratchDir = os.tmpdir()): ImageSet {
+  const tmp = fs.mkdtempSync(path.join(scratchDir, '.sgt-scan-'));
+  try {
+    const scan = scanToScratch(path.join(tmp, 'scan.tmp'), spec);
+    try {
+      const { plan } = scan.run;
+      const idx = pick(scan.run);
+      const store: CodeStore = { codes: [], gray: [], maps: [] };
+      const px = plan.size * plan.size;
+      for (const i of idx) {
+        store.gray[i] = scan.gray[i];
+        store.codes[i] = new Uint8Array(scan.gray[i] ? px : px * 3);
+        readAll(scan.fd, store.codes[i], scan.at[i]);
+        if (scan.mapAt[i] >= 0) readAll(scan.fd, (store.maps[i] = new Uint8Array(px)), scan.mapAt[i]);
+      }
+      return folderSubset(plan, store, idx);
+    } finally {
+      scan.close();
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 export interface FolderExportSource extends ExportSource {
   /** Closes and deletes the scratch file. */
   close(): void;
@@ -80,32 +157,8 @@ export interface FolderExportSource extends ExportSource {
  * steady state.
  */
 export function openFolderExport(dir: string, spec: DataSpec, probe?: () => void): FolderExportSource {
-  const scratchFile = path.join(dir, '.scan.tmp');
-  const fd = fs.openSync(scratchFile, 'w+');
-  // per scanned image: where its codes and its map's codes are in the scratch file (-1: no map)
-  const at: number[] = [];
-  const mapAt: number[] = [];
-  const gray: boolean[] = [];
-  let end = 0;
-  const append = (bytes: Uint8Array) => {
-    fs.writeSync(fd, bytes, 0, bytes.length, end);
-    end += bytes.length;
-  };
-  let run;
-  try {
-    run = planFolderRun(spec, (i, codes, isGray, map) => {
-      at[i] = end;
-      gray[i] = isGray;
-      append(codes);
-      mapAt[i] = map ? end : -1;
-      if (map) append(map);
-      probe?.();
-    });
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(scratchFile, { force: true });
-    throw e;
-  }
+  const scan = scanToScratch(path.join(dir, '.scan.tmp'), spec, probe);
+  const { run, fd, at, gray, mapAt } = scan;
   const { plan } = run;
   const { size, channels } = plan;
   const px = size * size;
@@ -176,9 +229,6 @@ export function openFolderExport(dir: string, spec: DataSpec, probe?: () => void
       if (!statisticsDone) throw new Error('folder export: the statistics are known once the training images are written');
       return sums.statistics();
     },
-    close: () => {
-      fs.closeSync(fd);
-      fs.rmSync(scratchFile, { force: true });
-    },
+    close: scan.close,
   };
 }
