@@ -541,9 +541,13 @@ class Validator {
         );
       }
       const metrics = parseList(get('evaluate.metrics'));
-      const camMetrics = metrics.filter((x) => ['saliency_mse', 'saliency_corr', 'epg', 'iou', 'consistency'].includes(x));
+      const camMetrics = metrics.filter((x) => ['saliency_mse', 'saliency_corr', 'epg', 'iou'].includes(x));
       if (!archInfo.gapLinearHead && camMetrics.length && m.settings.has('evaluate.metrics')) {
         this.rule(m, ['evaluate.metrics', 'model.arch'], 'warning', 'incompatible', `Saliency metrics (${camMetrics.join(', ')}) use the model's CAM, which '${arch}' does not have; they will be reported with input×gradient instead.`);
+      }
+      // consistency compares CAM files, which the engines write only for a model with a CAM
+      if (!archInfo.gapLinearHead && metrics.includes('consistency')) {
+        this.rule(m, ['evaluate.metrics', 'model.arch'], 'warning', 'incompatible', `\`consistency\` compares the CAMs of runs, and '${arch}' has no CAM: no CAM file is written, so there will be no consistency to report.`);
       }
     }
     if (guided && attribution === 'cam' && layer !== 'final') {
@@ -797,6 +801,9 @@ class Validator {
     const onlyTorch = torchOnlyData({ multiLabel: csv?.multiLabel });
     if (onlyTorch && m.lookup('train.engine') === 'tfjs') {
       this.rule(m, ['train.engine', 'data.labels', 'data.source'], 'error', 'incompatible', `The tfjs engine cannot train ${onlyTorch}: it trains single-label softmax classifiers. Set \`engine = torch\` (or \`auto\`): sigmoid outputs, binary cross-entropy and one sampled target class per image.`);
+    }
+    for (const k of ['train.devices', 'train.nodes']) {
+      if (onlyTorch && Number(m.lookup(k)) > 1) this.rule(m, [k, 'data.labels', 'data.source'], 'error', 'incompatible', `The torch engine trains ${onlyTorch} in one process for now: set \`${k.split('.')[1]} = 1\`.`);
     }
     // `auto` trains it with torch (runs/start-run.ts): warn as checkRules does for torch-only guidance, unless that already did
     const torchOnlyAlready = torchOnlyGuidance({ loss: m.lookup('guidance.loss'), attribution: m.lookup('guidance.attribution') });
