@@ -56,6 +56,8 @@ function child(mode: string, src: string, folder: string, size: number): void {
     exp.writeExport(dir, rd.loadRunSamples(spec), exp.dataKey(spec));
   } else dir = exp.exportRunData(runDir, resolved, {}).dir;
   const seconds = (performance.now() - t0) / 1000;
+  // before the files are read back for hashing, which costs memory of its own
+  const peakRss = process.resourceUsage().maxRSS / 1024;
   const files: Record<string, string> = {};
   let written = 0;
   for (const f of fs.readdirSync(dir).sort()) {
@@ -69,7 +71,7 @@ function child(mode: string, src: string, folder: string, size: number): void {
     files[f] = crypto.createHash('sha256').update(bytes).digest('hex').slice(0, 16);
   }
   fs.rmSync(tmp, { recursive: true, force: true });
-  const result: ChildResult = { mode, seconds: +seconds.toFixed(2), peak_rss_mb: +(process.resourceUsage().maxRSS / 1024).toFixed(0), written_mb: +(written / 2 ** 20).toFixed(1), files };
+  const result: ChildResult = { mode, seconds: +seconds.toFixed(2), peak_rss_mb: +peakRss.toFixed(0), written_mb: +(written / 2 ** 20).toFixed(1), files };
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
@@ -98,23 +100,32 @@ function generate(folder: string, n: number, width: number, height: number): voi
     if (i % 2) fs.writeFileSync(path.join(folder, 'saliency', `img${i}.png`), PNG.sync.write(map));
     lines.push(`img${i}.png,${i % 2 ? 'a' : 'b'}`);
   }
+  // labels.csv last: its presence means the folder is complete
   fs.writeFileSync(path.join(folder, 'labels.csv'), lines.join('\n') + '\n');
 }
 
 function main(): void {
   if (args[0] === '--child') return child(args[1], args[2], args[3], Number(args[4]));
+  if (args[0] === '--generate') return generate(args[1], Number(args[2]), Number(args[3]), Number(args[4]));
   const n = Number(opt('images', '2000'));
   const width = Number(opt('width', '160'));
   const height = Number(opt('height', '128'));
   const size = Number(opt('size', '112'));
   const before = args.includes('--before') ? path.resolve(opt('before', '')) : undefined;
   const folder = path.resolve(opt('dir', path.join(os.tmpdir(), `sgt-export-bench-${n}-${width}x${height}`)));
-  if (!fs.existsSync(path.join(folder, 'labels.csv'))) generate(folder, n, width, height);
+  // generated in a process of its own: Linux carries a process's peak RSS (ru_maxrss) over
+  // fork + exec into its children, so a parent that had grown generating PNGs would inflate
+  // every child's figure
+  const self = (...rest: string[]) => spawnSync(process.execPath, [...process.execArgv, __filename, ...rest], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (!fs.existsSync(path.join(folder, 'labels.csv'))) {
+    const g = self('--generate', folder, String(n), String(width), String(height));
+    if (g.status !== 0) throw new Error(`generating ${folder}: ${g.stderr}`);
+  }
   const here = path.resolve(__dirname, '..');
   const modes: [string, string][] = [['streamed', here], ['in-memory', here], ...(before ? ([['before', before]] as [string, string][]) : [])];
   const results: ChildResult[] = [];
   for (const [mode, src] of modes) {
-    const r = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', mode, src, folder, String(size)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const r = self('--child', mode, src, folder, String(size));
     if (r.status !== 0) throw new Error(`${mode}: ${r.stderr}`);
     results.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult);
   }
