@@ -57,6 +57,7 @@ describe('data/folder-export: the streamed torch export of folder data', functio
   const cases: [string, ReturnType<typeof folderRun>, NodeJS.ProcessEnv, string][] = [
     ['examples/shapes', folderRun(7, shapes, { image_size: 32, annotated: 0.75 }), {}, '8b5cfa8f75c813f41705c74aa1dd9ecf'],
     ['examples/shapes, capped, missing_saliency = zeros', folderRun(2, shapes, { image_size: 16, annotated: 0.5 }, { missing_saliency: 'zeros' }), { SGT_MAX_TRAIN_IMAGES: '20', SGT_MAX_EVAL_IMAGES: '3' }, '1db510c722935f83eb8ffc143505f832'],
+    ['examples/shapes, no validation or test images', folderRun(9, shapes, { image_size: 12, annotated: 0.3, val_split: 0, test_split: 0 }), {}, 'ffdcb5d925213156d4ae86fe3cd9852d'],
     ['examples/shapes-boxes, single-label', folderRun(3, boxes, { labels: 'labels-single.csv', annotation: 'boxes', boxes: 'boxes.json', image_size: 32, annotated: 0.75 }), {}, '4bc5b798d1d76fc9223330b000098df2'],
     ['examples/shapes-boxes, multi-label', folderRun(3, boxes, { annotation: 'boxes', boxes: 'boxes.json', image_size: 24, annotated: 0.75 }), {}, '8e947ca6cf6d2782df6a0e74dfbc36e1'],
   ];
