@@ -32,4 +32,12 @@ describe('dashboard charts', () => {
     assert.deepEqual(xRange([], 0), [0, 1]);
     assert.deepEqual(xRange(undefined, 40), [0, 40]);
   });
+
+  it('the saliency chart also plots EPG and IoU (Rao et al.\'s localisation metrics)', () => {
+    const init: ToWebview = { type: 'init', runs: [{ runDir: '/r/a', id: 'a', experiment: 'energy' }] };
+    const events: RunEvent[] = [{ time, type: 'epoch', epoch: 1, step: 2, split: 'val', metrics: { accuracy: 0.7, epg: 0.4, iou: 0.2, saliency_corr: 0.3 } }];
+    const s = reduce(reduce(initialState(), init), { type: 'events', runDir: '/r/a', events });
+    const sal = chartSpecs(s)[2];
+    assert.deepEqual(sal.series.map((x) => [x.label, x.y]), [['epg (val)', [0.4]], ['iou (val)', [0.2]], ['saliency_corr (val)', [0.3]]]);
+  });
 });

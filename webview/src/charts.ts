@@ -24,7 +24,7 @@ export function chartSpecs(state: DashboardState): ChartSpec[] {
   const color = (i: number) => RUN_COLORS[i % RUN_COLORS.length];
   const loss: ChartSpec = { id: 'loss', title: 'Loss (total, classification, guidance)', series: [] };
   const acc: ChartSpec = { id: 'accuracy', title: 'Accuracy', series: [] };
-  const sal: ChartSpec = { id: 'saliency', title: 'Saliency agreement with humans', series: [] };
+  const sal: ChartSpec = { id: 'saliency', title: 'Saliency agreement with humans (correlation, MSE, EPG, IoU)', series: [] };
   const salNames = saliencyMetricNames(state);
   state.runs.forEach((r, i) => {
     loss.series.push({ label: name(r, 'loss'), color: color(i), x: r.step, y: r.loss });

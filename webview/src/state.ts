@@ -166,10 +166,15 @@ export function lastMetrics(r: RunState): Partial<Record<EpochPoint['split'], Me
   return out;
 }
 
-/** Names of epoch metrics that measure saliency agreement with humans (charted together). */
+/** Metrics that say how a model's attribution agrees with the human annotation (the saliency chart's). */
+export function isSaliencyMetric(name: string): boolean {
+  return name.startsWith('saliency') || name === 'epg' || name === 'iou';
+}
+
+/** Names of the runs' epoch metrics that measure agreement with humans (charted together), sorted. */
 export function saliencyMetricNames(state: DashboardState): string[] {
   const names = new Set<string>();
-  for (const r of state.runs) for (const p of r.epochMetrics) for (const k of Object.keys(p.metrics)) if (k.startsWith('saliency')) names.add(k);
+  for (const r of state.runs) for (const p of r.epochMetrics) for (const k of Object.keys(p.metrics)) if (isSaliencyMetric(k)) names.add(k);
   return [...names].sort();
 }
 
