@@ -91,6 +91,9 @@ describe('torch engine data feed and preview thread', function () {
       feed_batches_equal: true,
       feed_dtypes: ['torch.uint8', 'torch.float32'],
       feed_workers: [2, 2],
+      exported_statistics_equal: true,
+      exported_statistics_used: true,
+      old_export_without_statistics: true,
     });
   });
 

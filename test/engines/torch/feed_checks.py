@@ -13,6 +13,7 @@ import torch
 
 from sgt_torch.data import UNIT8_VALUES, BatchFeed, RunData, unit_float
 from sgt_torch.rng import Rng
+from sgt_torch.train import exported_statistics, input_statistics
 
 
 def main(directory):
@@ -60,6 +61,16 @@ def main(directory):
     out["feed_batches_equal"] = bool(ok)
     out["feed_dtypes"] = dtypes
     out["feed_workers"] = workers
+
+    # normalize = dataset: the statistics the export recorded are the ones Python computes
+    # from the training split (float32 tensors equal), and the trainer takes the recorded ones
+    exported = exported_statistics(mapped.meta, tr.channels)
+    cpu = torch.device("cpu")
+    own = input_statistics("dataset", mapped.train, cpu)
+    recorded = input_statistics("dataset", mapped.train, cpu, exported)
+    out["exported_statistics_equal"] = exported is not None and all(torch.equal(a, b) for a, b in zip(own, recorded))
+    out["exported_statistics_used"] = input_statistics("dataset", mapped.train, cpu, ([0.5] * tr.channels, [2.0] * tr.channels))[1].flatten().tolist() == [0.5] * tr.channels
+    out["old_export_without_statistics"] = exported_statistics({}, tr.channels) is None
     print(json.dumps(out))
 
 

@@ -2,7 +2,8 @@
 files that numpy memory-maps, so both engines train on byte-identical samples.
 
   meta.json                 format, classes, classNames, size, channels, counts, warnings,
-                            encodings {"<split>-images" | "<split>-saliency": "unit8" | "float32"}
+                            encodings {"<split>-images" | "<split>-saliency": "unit8" | "float32"},
+                            trainStatistics {mean, std} (normalize = dataset: train.py uses them)
   <split>-images.npy        [N, S, S, C] in [0, 1] (channels last): uint8 codes or float32
   <split>-labels.npy        int32 [N]
   <split>-saliency.npy      [N, S, S] human maps: uint8 codes or float32

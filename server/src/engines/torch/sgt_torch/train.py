@@ -104,17 +104,33 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def input_statistics(normalize, train, device):
+def exported_statistics(meta, channels):
+    """The training split's (mean, std) the launcher computed while exporting (meta.json
+    `trainStatistics`, data/normalize.ts), or None for an export without them."""
+    st = (meta or {}).get("trainStatistics")
+    if not isinstance(st, dict):
+        return None
+    mean, std = st.get("mean"), st.get("std")
+    if not (isinstance(mean, list) and isinstance(std, list) and len(mean) == len(std) == channels):
+        return None
+    return [float(v) for v in mean], [float(v) for v in std]
+
+
+def input_statistics(normalize, train, device, exported=None):
     """(mean, 1/std) as [1, C, 1, 1] float32 tensors, or (None, None) for `normalize = none`,
     exactly as data/normalize.ts and the tfjs model compute them: `dataset` = per-channel mean
     and population standard deviation of the training split (float64 sums; a constant
-    channel keeps std 1), applied as (x − mean) · (1/std)."""
+    channel keeps std 1), applied as (x − mean) · (1/std). `exported`: the statistics the
+    export recorded (the very numbers the tfjs engine uses, and no pass over a training split
+    that may be memory-mapped from disk); without them they are computed here."""
     if normalize == "none":
         return None, None
     if normalize == "imagenet":
         if train.channels != 3:
             raise ConfigError(f"data.normalize = imagenet needs RGB images, but this data set has {train.channels} channel(s): use normalize = dataset")
         mean, std = list(IMAGENET_MEAN), list(IMAGENET_STD)
+    elif exported is not None:
+        mean, std = exported
     else:
         # float64 sums over slices of the split (the same slices in memory or memory-mapped)
         total = torch.zeros(train.channels, dtype=torch.float64)
@@ -159,7 +175,7 @@ class Trainer:
         self.amp = amp_setting(device)
         # float16 needs loss scaling against underflowing gradients; bfloat16 does not
         self.scaler = torch.cuda.amp.GradScaler() if self.amp and self.amp[1] == torch.float16 else None
-        self.mean, self.inv_std = input_statistics(config["normalize"], tr, device)
+        self.mean, self.inv_std = input_statistics(config["normalize"], tr, device, exported_statistics(getattr(data, "meta", None), tr.channels))
         self.cam_size = feature_size(m["arch"], tr.size, self.model, tr.channels)
         if self.cam_size is not None and self.cam_size < 1:
             raise ConfigError(f"data.image_size = {tr.size} is too small for {m['arch']}: its final feature map would be empty")
