@@ -18,7 +18,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { dataKey, dataSpec } from './export';
+import { dataKey, dataSpec, publishExport } from './export';
 import type { ImageSet } from './image-set';
 import { CAM_PROBE_COUNT, CAM_PROBE_SEED, wantsConsistency } from '../runs/cam-file';
 import { writeNpy } from './npy';
@@ -62,15 +62,6 @@ export function writeCamProbe(dir: string, probe: ImageSet, key: string): void {
   fs.writeFileSync(path.join(dir, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
 }
 
-function complete(dir: string, key: string): boolean {
-  try {
-    const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { format?: string; key?: string };
-    return meta.format === CAM_PROBE_FORMAT && meta.key === key;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Exports the probe of a run for the torch engine; returns its folder, or undefined when the
  * experiment does not ask for `consistency`. Throws DataError / DataSpecError.
@@ -80,20 +71,6 @@ export function exportCamProbe(runDir: string, resolved: unknown, env: NodeJS.Pr
   const spec = camProbeSpec(dataSpec(resolved, runDir, env));
   const key = dataKey(spec);
   const dir = spec.source.type === 'builtin' ? path.join(path.dirname(runDir), '.cache', 'cam-probe', key) : path.join(runDir, 'cam-probe');
-  if (complete(dir, key)) return dir;
-  const probe = loadCamProbe(spec, undefined, path.dirname(dir));
-  const tmp = `${dir}.${process.pid}.${crypto.randomBytes(3).toString('hex')}.tmp`;
-  try {
-    writeCamProbe(tmp, probe, key);
-    fs.rmSync(dir, { recursive: true, force: true });
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (e) {
-      // another run renamed the same probe into place first: theirs is as good as ours
-      if (!complete(dir, key)) throw e;
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  publishExport(dir, CAM_PROBE_FORMAT, key, (tmp) => writeCamProbe(tmp, loadCamProbe(spec, undefined, path.dirname(dir)), key));
   return dir;
 }

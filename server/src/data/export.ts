@@ -218,13 +218,38 @@ export function writeFolderExport(dir: string, spec: DataSpec, key: string, prob
   }
 }
 
-function complete(dir: string, key: string): boolean {
+/** Whether `dir` holds a complete export of this format and key (meta.json is written last). */
+function complete(dir: string, format: string, key: string): boolean {
   try {
     const meta = JSON.parse(fs.readFileSync(path.join(dir, 'meta.json'), 'utf8')) as { format?: string; key?: string };
-    return meta.format === DATA_EXPORT_FORMAT && meta.key === key;
+    return meta.format === format && meta.key === key;
   } catch {
     return false;
   }
+}
+
+/**
+ * Makes `dir` a complete export of `format` and `key`: reuses it when it already is one, else
+ * `write`s a temporary folder beside it and renames that into place, so readers (and runs
+ * sharing a cache) see a whole folder or none. Returns whether it wrote. Used for the data
+ * set and the CAM probe (data/cam-probe.ts).
+ */
+export function publishExport(dir: string, format: string, key: string, write: (tmp: string) => void): boolean {
+  if (complete(dir, format, key)) return false;
+  const tmp = `${dir}.${process.pid}.${crypto.randomBytes(3).toString('hex')}.tmp`;
+  try {
+    write(tmp);
+    fs.rmSync(dir, { recursive: true, force: true });
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (e) {
+      // another run renamed the same export into place first: theirs is as good as ours
+      if (!complete(dir, format, key)) throw e;
+    }
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return true;
 }
 
 export interface ExportResult {
@@ -240,21 +265,10 @@ export function exportRunData(runDir: string, resolved: unknown, env: NodeJS.Pro
   const spec = dataSpec(resolved, runDir, env);
   const key = dataKey(spec);
   const dir = spec.source.type === 'builtin' ? path.join(path.dirname(runDir), '.cache', 'data', key) : path.join(runDir, 'data');
-  if (complete(dir, key)) return { dir, written: false, seconds: (performance.now() - t0) / 1000 };
-  const tmp = `${dir}.${process.pid}.${crypto.randomBytes(3).toString('hex')}.tmp`;
-  try {
+  const written = publishExport(dir, DATA_EXPORT_FORMAT, key, (tmp) => {
     // folder data is streamed image by image (it may not fit in memory); built-in sets are small
     if (spec.source.type === 'folder') writeFolderExport(tmp, spec, key);
     else writeExport(tmp, loadRunSamples(spec), key);
-    fs.rmSync(dir, { recursive: true, force: true });
-    try {
-      fs.renameSync(tmp, dir);
-    } catch (e) {
-      // another run renamed the same export into place first: theirs is as good as ours
-      if (!complete(dir, key)) throw e;
-    }
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  return { dir, written: true, seconds: (performance.now() - t0) / 1000 };
+  });
+  return { dir, written, seconds: (performance.now() - t0) / 1000 };
 }
