@@ -2,14 +2,12 @@
 by guidance.test.ts: values computed by hand on tiny tensors, and finite-difference checks of
 the gradients that training uses (loss on an attribution → model weights: second order).
 Prints one JSON line {name: "ok" | error} per check; exits 1 when any fails."""
-import json
 import math
-import sys
-import traceback
 
 import numpy as np
 import torch
 
+from checks import assert_close, check, finish
 from sgt_torch.attribution import attribution_maps, input_gradients
 from sgt_torch.cam import normalized_cam
 from sgt_torch.config import ConfigError, parse_config
@@ -20,22 +18,10 @@ from sgt_torch.models import create_model
 
 torch.set_num_threads(1)
 torch.set_default_dtype(torch.float64)
-results = {}
-
-
-def check(fn):
-    try:
-        fn()
-        results[fn.__name__] = "ok"
-    except Exception:  # report every failing check, not just the first
-        results[fn.__name__] = traceback.format_exc()
-    return fn
 
 
 def close(a, b, tol=1e-9):
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    assert np.allclose(a, b, rtol=tol, atol=tol), (a.tolist(), b.tolist())
+    assert_close(a, b, tol)
 
 
 # a = [[1, −1], [2, 0]], M = [[1, 0], [0, 0]]: a⁺ = [1, 0, 2, 0], max|a| = 2, â = [.5, 0, 1, 0]
@@ -252,5 +238,4 @@ def config_accepts_and_refuses():
             raise AssertionError(f"accepted {bad['guidance']}")
 
 
-print(json.dumps({"results": results, "worstRelativeError": worst_rel}))
-sys.exit(0 if all(v == "ok" for v in results.values()) else 1)
+finish(worstRelativeError=worst_rel)
