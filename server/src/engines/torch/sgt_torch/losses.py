@@ -17,7 +17,7 @@ and for RRR* (which then penalises â on A, i.e. M = 1 − A).
 import torch
 import torch.nn.functional as F
 
-from .cam import cam_targets, normalized_cam, resize_maps
+from .cam import cam_targets, normalize_maps, normalized_cam, resize_maps, saliency_at_cam_size
 
 RAO_LOSSES = ("energy", "l1", "ppce", "rrr_star")
 LAMBDA_LOSSES = RAO_LOSSES + ("rrr",)
@@ -49,6 +49,12 @@ def cyborg_loss(logits, features, head_weight, labels, saliency, guided, alpha, 
     batch, a shard's terms are its sums over the batch's denominators, so shards add up."""
     mse = cam_mse_per_image(logits, features, head_weight, labels, saliency, cam_class)
     return cyborg_from_mse(logits, labels, mse, guided, alpha, norm)
+
+
+def map_mse_per_image(maps, saliency):
+    """CYBORG's per-image term for any attribution map: MSE between the min-max normalised map
+    [N, h, w] and the human map (or box mask) resized to h×w (cam.saliency_at_cam_size)."""
+    return ((normalize_maps(maps) - saliency_at_cam_size(saliency, maps.shape[-1])) ** 2).mean(dim=(1, 2))
 
 
 def cyborg_from_mse(logits, labels, mse, guided, alpha, norm=None):

@@ -26,9 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .cam import normalize_maps, saliency_at_cam_size
 from .config import ConfigError
-from .losses import RAO_LOSSES, rao_per_image
+from .losses import RAO_LOSSES, map_mse_per_image, rao_per_image, rrr_per_image
 from .metrics import PointingMetrics
 from .rng import Rng
 
@@ -169,11 +168,11 @@ class MultiLabel:
             x_raw = x_raw.detach().requires_grad_(True)
             logits, _, _ = t.forward_guided(net, t.prep(x_raw))
             (grads,) = torch.autograd.grad(F.logsigmoid(logits).sum(), x_raw, create_graph=True)
-            per_image = (grads.float() ** 2 * (1 - mask).unsqueeze(1)).sum(dim=(1, 2, 3))
+            per_image = rrr_per_image(grads.float(), mask)  # A = outside the target class's boxes
         else:
             logits, maps = t.attribution(net, x_raw, targets, create_graph=True)
             if kind == "cyborg":
-                per_image = ((normalize_maps(maps) - saliency_at_cam_size(mask, maps.shape[-1])) ** 2).mean(dim=(1, 2))
+                per_image = map_mse_per_image(maps, mask)
             elif kind in RAO_LOSSES:
                 per_image = rao_per_image(kind, maps, mask)
             else:

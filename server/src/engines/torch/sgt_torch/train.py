@@ -16,13 +16,13 @@ import numpy as np
 import torch
 
 from .attribution import attribution_maps, input_gradients
-from .cam import cam_targets, normalize_maps, normalized_cam, resize_maps, saliency_at_cam_size
+from .cam import cam_targets, normalized_cam, resize_maps, saliency_at_cam_size
 from .cam_file import load_cam_probe, probe_cams, write_cam_file
 from .checkpoint import read_last_pointer, restore_checkpoint, save_checkpoint
 from .config import ConfigError
 from .distributed import Dist, shard_bounds
 from .events import now_iso
-from .losses import RAO_LOSSES, cross_entropy_loss, cyborg_from_mse, cyborg_loss, human_mask, irrelevant_region, lambda_loss, rao_per_image, rrr_per_image
+from .losses import RAO_LOSSES, cross_entropy_loss, cyborg_from_mse, cyborg_loss, human_mask, irrelevant_region, lambda_loss, map_mse_per_image, rao_per_image, rrr_per_image
 from .metrics import PointingMetrics, SaliencyAgreement, roc_auc
 from .models import create_model, feature_size, parameter_count
 from .multilabel import MultiLabel
@@ -267,8 +267,7 @@ class Trainer:
             return (logits, *lambda_loss(logits, labels, per_image, guided, g["lambda"], norm))
         logits, maps = self.attribution(net, x_raw, labels, create_graph=True)
         if self.loss_kind == "cyborg":
-            mse = ((normalize_maps(maps) - saliency_at_cam_size(human, maps.shape[-1])) ** 2).mean(dim=(1, 2))
-            return (logits, *cyborg_from_mse(logits, labels, mse, guided, g["alpha"], norm))
+            return (logits, *cyborg_from_mse(logits, labels, map_mse_per_image(maps, human), guided, g["alpha"], norm))
         # RRR* penalises â outside M, so M = 1 − A (= human_mask with irrelevant = unannotated)
         mask = 1 - self.train_irrelevant[idx_d] if self.loss_kind == "rrr_star" else human_mask(human)
         per_image = rao_per_image(self.loss_kind, maps, mask)
