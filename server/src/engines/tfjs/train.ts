@@ -80,20 +80,12 @@ const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** One batch of a set as tensors' worth of plain arrays. */
 function gatherImages(set: ImageSet, idx: ArrayLike<number>): Float32Array {
-  const ipx = set.size * set.size * set.channels;
-  const out = new Float32Array(idx.length * ipx);
-  for (let i = 0; i < idx.length; i++) out.set(set.images.subarray(idx[i] * ipx, (idx[i] + 1) * ipx), i * ipx);
-  return out;
+  return gatherRows(set.images, set.size * set.size * set.channels, idx);
 }
 
-function gatherMask(values: Uint8Array, width: number, idx: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(idx.length * width);
-  for (let i = 0; i < idx.length; i++) out.set(values.subarray(idx[i] * width, (idx[i] + 1) * width), i * width);
-  return out;
-}
-
-function gatherRows(values: Float32Array, width: number, idx: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(idx.length * width);
+/** Rows `idx` of a row-major array of `width`-value rows (images, maps or masks), in a new array of the same kind. */
+function gatherRows<T extends Float32Array | Uint8Array>(values: T, width: number, idx: ArrayLike<number>): T {
+  const out = new (values.constructor as new (length: number) => T)(idx.length * width);
   for (let i = 0; i < idx.length; i++) out.set(values.subarray(idx[i] * width, (idx[i] + 1) * width), i * width);
   return out;
 }
@@ -253,7 +245,7 @@ class Trainer {
       camSize: this.camSize,
       guided: Float32Array.from(idx, (i) => this.data.guided[i]),
       human: needsHumanMaps(this.lossConfig) ? gatherRows(train.saliency, train.size * train.size, idx) : undefined,
-      irrelevant: needsShortcut(this.lossConfig) ? gatherMask(train.decoyMask, train.size * train.size, idx) : undefined,
+      irrelevant: needsShortcut(this.lossConfig) ? gatherRows(train.decoyMask, train.size * train.size, idx) : undefined,
     };
   }
 
