@@ -13,6 +13,7 @@ import { PLAIN } from '../../server/src/cli/report';
 import { formatRunsTable, toRow } from '../../server/src/cli/runs';
 import type { Metrics, RunEvent } from '../../server/src/protocol';
 import { loadRun } from '../../server/src/report/load';
+import { buildReport } from '../../server/src/report/report';
 import { keptMetrics, runInfo } from '../../server/src/runs/run-dir';
 
 const T = '2026-01-01T12:00:00.000Z';
@@ -66,6 +67,14 @@ describe('kept metrics: one result per run everywhere', () => {
     const [head, line] = formatRunsTable([row], PLAIN).trimEnd().split('\n');
     assert.match(head, /EPOCHS +KEPT +VAL ACC +TEST ACC +SAL CORR/);
     assert.match(line, /3\/3 +2 +0\.950 +0\.900 +0\.600/);
+
+    // the report's test-metrics bar chart shows the kept epoch's values, as its results table
+    const html = buildReport([dir]);
+    const at = html.indexOf('<b>Test metrics</b>');
+    const chart = html.slice(at, html.indexOf('</svg>', at));
+    const bars = [...chart.matchAll(/font-size="10">([^<]+)</g)].map((m) => m[1]);
+    assert.ok(at >= 0, 'the chart is there');
+    assert.deepEqual(bars, ['0.9', '0.6'], 'test accuracy and saliency_corr of epoch 2, not 0.75 / 0.4 of epoch 3');
   });
 
   it('a run without summary.json shows its last recorded epoch, and says which', () => {

@@ -335,10 +335,11 @@ function curves(runs: Run[]): string {
   if (has('val', 'saliency_corr')) figs.push(figure('Saliency agreement (validation)', 'saliency_corr: correlation of CAM and human map, higher is better', lineChart({ title: 'Saliency agreement', xLabel: 'epoch', series: perEpoch('val', 'saliency_corr'), integerX: true, yBounds: [-1, 1] })));
   if (has('val', 'saliency_mse')) figs.push(figure('Saliency error (validation)', 'saliency_mse: lower is better', lineChart({ title: 'Saliency MSE', xLabel: 'epoch', series: perEpoch('val', 'saliency_mse'), integerX: true, includeY: [0], yBounds: [0, Infinity] })));
   if (epochCount('test', 'accuracy') > 1) figs.push(figure('Test accuracy', 'after each epoch', lineChart({ title: 'Test accuracy', xLabel: 'epoch', series: perEpoch('test', 'accuracy'), integerX: true, yBounds: [0, 1] })));
-  const testMetrics = [...new Set(runs.flatMap((r) => Object.keys(r.final.test ?? {})))].sort(metricOrder);
+  // the kept checkpoint's test metrics, as the results table (the last epoch's differ when it is not the best)
+  const testMetrics = [...new Set(runs.flatMap((r) => Object.keys(r.kept.test ?? {})))].sort(metricOrder);
   if (testMetrics.length) {
-    const groups: BarGroup[] = testMetrics.map((m) => ({ label: m, bars: runs.map((r) => ({ label: r.label, color: r.color, value: num(r.final.test?.[m]) })) }));
-    figs.push(figure('Test metrics', 'final evaluation on the test split', barChart('Test metrics', groups)));
+    const groups: BarGroup[] = testMetrics.map((m) => ({ label: m, bars: runs.map((r) => ({ label: r.label, color: r.color, value: num(r.kept.test?.[m]) })) }));
+    figs.push(figure('Test metrics', 'test split, at the checkpoint each run keeps (as the results table)', barChart('Test metrics', groups)));
   }
   const legend = runs.map((r) => `<span class="key"><span class="swatch" style="background:${r.color}"></span>${escapeHtml(r.label)}</span>`).join('');
   return `<section>
