@@ -166,7 +166,16 @@ describe('torch engine process', function () {
     process.kill(-run.child.pid!, 'SIGTERM');
     assert.equal(await run.done, 130, run.stderr);
     assert.equal(readEvents(long).at(-1)?.type, 'cancelled');
-    assert.equal(ofType(readEvents(long), 'cancelled').length, 1);
+    assert.equal(ofType(readEvents(long), 'cancelled').length, 1, 'the group signal and the launcher\'s forwarded copy count once');
+
+    // a signal to the launcher alone reaches the ranks through it, and still stops at a step
+    const alone = makeRunDir(runs(), sgt, 'tiny_ce', { train: { epochs: 50, devices: 2 } });
+    const launcher = startTorch(alone, python);
+    await launcher.waitFor((e) => e.type === 'step');
+    launcher.child.kill('SIGTERM');
+    assert.equal(await launcher.done, 130, launcher.stderr);
+    assert.deepEqual(ofType(readEvents(alone), 'cancelled').length, 1);
+    assert.equal(readEvents(alone).at(-1)?.type, 'cancelled');
   });
 
   it('nodes = 2: one engine per node (NODE_RANK, MASTER_ADDR, MASTER_PORT) trains what one process trains; node 0 alone writes', async () => {

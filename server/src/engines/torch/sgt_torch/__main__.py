@@ -7,7 +7,8 @@ to DIR/events.jsonl and printed as one JSON line on stdout; free-form logs go to
 Exit codes: 0 finished, 1 failed (a `failed` event first: configuration, data and
 checkpoint problems with a message, unexpected exceptions with the traceback in `detail`),
 2 usage error, 130 cancelled (SIGTERM / SIGINT -> `cancelled` at the next step boundary;
-a second signal stops at once).
+a second signal stops at once; SIGUSR1, which the rank launcher forwards, only ever asks to
+cancel). A run has exactly one ending event.
 """
 import argparse
 import errno
@@ -19,6 +20,9 @@ import time
 import traceback
 
 EXIT = {"finished": 0, "failed": 1, "usage": 2, "cancelled": 130}
+
+# Signals a data-parallel rank received before run_engine installed its handlers (ranks.py).
+EARLY_CANCEL = []
 
 
 class _Usage(Exception):
@@ -116,12 +120,17 @@ def run_engine(run_dir, data_dir, resume, wall0, rank=0, world=1):
             sys.stderr.write(f"sgt_torch: cannot write to {run_dir}: {e}\n")
             return EXIT["failed"]
 
-    state = {"cancel": False}
+    state = {"cancel": bool(EARLY_CANCEL), "ended": False}
 
     def emit(body):
         return writer.event(body) if writer else None
 
     def try_emit(body):
+        # one ending per run: a second signal arriving while the first one's `cancelled` is
+        # being written must not add another
+        if state["ended"]:
+            return
+        state["ended"] = True
         try:
             if writer:
                 writer.event(body, stdout_even_if_unwritten=True)
@@ -130,6 +139,8 @@ def run_engine(run_dir, data_dir, resume, wall0, rank=0, world=1):
 
     def on_signal(signum, _frame):
         if state["cancel"]:
+            if signum == signal.SIGUSR1:
+                return  # the launcher's copy of a signal this rank already got from its group
             try_emit({"type": "cancelled"})
             os._exit(EXIT["cancelled"])
         state["cancel"] = True
@@ -138,6 +149,7 @@ def run_engine(run_dir, data_dir, resume, wall0, rank=0, world=1):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGUSR1, on_signal)
 
     class Ctx:
         pass
@@ -169,6 +181,7 @@ def run_engine(run_dir, data_dir, resume, wall0, rank=0, world=1):
         data_seconds = float(os.environ.get("SGT_TORCH_EXPORT_SECONDS", "0") or 0) + (time.perf_counter() - wall0)
         summary = run_training(ctx, config, data, {"wall0": wall0, "data_seconds": data_seconds, "started_at": started_at}, Dist(rank, world))
         if leader:
+            state["ended"] = True
             emit({"type": "finished", "summary": summary_line(summary)})
         return EXIT["finished"]
     except CancelledError:
@@ -213,11 +226,17 @@ def run_ranks(run_dir, data_dir, resume, wall0, devices, nodes=1, node_rank=0, p
     args = (run_dir, data_dir, resume, wall0, world, port or free_port(), os.getpid(), node_rank * devices)
     ctx = mp.spawn(rank_main, args=args, nprocs=devices, join=False)
 
+    forwarded = {"count": 0}
+
     def forward(signum, _frame):
-        # the whole process group usually gets the signal; this covers one sent to us alone
+        # The whole process group usually gets the signal, ranks included; this covers one sent
+        # to the launcher alone. The first copy goes as SIGUSR1, which a rank reads as "cancel at
+        # the next step" and never as the second signal that stops it at once: a group signal
+        # plus its forwarded copy would otherwise count twice (a hard stop, two `cancelled` events).
+        forwarded["count"] += 1
         for p in ctx.processes:
             if p.is_alive():
-                os.kill(p.pid, signum)
+                os.kill(p.pid, signal.SIGUSR1 if forwarded["count"] == 1 else signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)

@@ -3,6 +3,7 @@ __main__.run_ranks (a module of its own: spawned processes import the function b
 which a `python -m` __main__ cannot offer)."""
 import json
 import os
+import signal
 import sys
 
 import torch
@@ -14,8 +15,12 @@ from .distributed import close_group, init_group
 def rank_main(local_rank, run_dir, data_dir, resume, wall0, world, port, parent, rank_base):
     """Entry of one data-parallel rank (torch.multiprocessing.spawn): global rank = rank_base + local_rank."""
     rank = rank_base + local_rank
-    from .__main__ import EXIT, _die_with_parent, run_engine
+    from .__main__ import EARLY_CANCEL, EXIT, _die_with_parent, run_engine
 
+    # a cancel that comes while the rank joins its group is kept for run_engine, which installs
+    # the real handlers (the default action of SIGTERM and SIGUSR1 would kill the rank outright)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+        signal.signal(sig, lambda signum, _frame: EARLY_CANCEL.append(signum))
     _die_with_parent(parent)
 
     with open(os.path.join(run_dir, "resolved.json"), encoding="utf-8") as f:
