@@ -97,10 +97,10 @@ describe('dsl validator: boxes.json and multi-label data', () => {
     assert.equal(chooseEngine({ baseDir: ws.dir, data: { source: { type: 'folder', path: 'data' } }, train: { engine: 'auto' }, guidance: { loss: 'none' } }, { SGT_TORCH: 'off' }).engine, 'tfjs');
   });
 
-  it('refuses multi-label data on several data-parallel ranks (one process for now)', () => {
+  it('accepts multi-label data on several data-parallel ranks (the torch engine trains it with DDP)', () => {
     ws.write('data/labels.csv', 'file,label\na.png,cat;dog\nb.png,dog\n');
-    const a = check(exp('', '  guidance { loss = none }\n  train { engine = torch  devices = 2 }\n'));
-    expectOne(a, { code: 'incompatible', severity: 'error', text: '2', words: ['multi-label data', 'in one process for now', '`devices = 1`'] });
+    const a = check(exp('', '  guidance { loss = none }\n  train { engine = torch  devices = 2  nodes = 2 }\n'));
+    assert.deepEqual(a.diagnostics.filter((d) => d.code === 'incompatible'), []);
   });
 
   it('warns that engine = auto needs PyTorch for multi-label data when none is here', () => {

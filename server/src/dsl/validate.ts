@@ -802,9 +802,6 @@ class Validator {
     if (onlyTorch && m.lookup('train.engine') === 'tfjs') {
       this.rule(m, ['train.engine', 'data.labels', 'data.source'], 'error', 'incompatible', `The tfjs engine cannot train ${onlyTorch}: it trains single-label softmax classifiers. Set \`engine = torch\` (or \`auto\`): sigmoid outputs, binary cross-entropy and one sampled target class per image.`);
     }
-    for (const k of ['train.devices', 'train.nodes']) {
-      if (onlyTorch && Number(m.lookup(k)) > 1) this.rule(m, [k, 'data.labels', 'data.source'], 'error', 'incompatible', `The torch engine trains ${onlyTorch} in one process for now: set \`${k.split('.')[1]} = 1\`.`);
-    }
     // `auto` trains it with torch (runs/start-run.ts): warn as checkRules does for torch-only guidance, unless that already did
     const torchOnlyAlready = torchOnlyGuidance({ loss: m.lookup('guidance.loss'), attribution: m.lookup('guidance.attribution') });
     if (onlyTorch && (m.lookup('train.engine') ?? 'auto') === 'auto' && !torchOnlyAlready && this.options.torch) {

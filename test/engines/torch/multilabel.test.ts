@@ -154,4 +154,42 @@ experiment multi_cyborg extends multi {
     assert.deepEqual(history(a), history(b));
     assert.notDeepEqual(history(a), history(c));
   });
+
+  it('trains on 2 data-parallel ranks (DDP over gloo) what one process trains, half the images guided', () => {
+    // annotated = 50%: the shards of a batch hold different numbers of guided images, so
+    // the guidance term only matches when each rank divides by the whole batch's count
+    const text = (devices: number) => `experiment multi {
+  seed = 5
+  data {
+    source     = folder("data")
+    annotation = boxes
+    boxes      = "boxes.json"
+    image_size = 32
+    annotated  = 50%
+  }
+  model    { arch = small_cnn  width = 4 }
+  guidance { loss = energy  lambda = 2  attribution = cam  layer = final }
+  train    { epochs = 2  batch = 8  engine = torch  devices = ${devices} }
+  preview  { samples = 0 }
+  evaluate { metrics = [accuracy, f1, map, epg] }
+}
+`;
+    const one = train('ddp-1', text(1)).get('multi')!;
+    const two = train('ddp-2', text(2)).get('multi')!;
+    const started = readEvents(two).find((e) => e.type === 'started');
+    assert.match(started?.type === 'started' ? started.backendReason : '', /2 data-parallel ranks/);
+    const steps = (dir: string) => readEvents(dir).flatMap((e) => (e.type === 'step' ? [e] : []));
+    assert.equal(steps(two).length, steps(one).length);
+    assert.ok(steps(one).some((s) => s.guidance > 0));
+    steps(one).forEach((a, i) => {
+      const b = steps(two)[i];
+      for (const k of ['loss', 'ce', 'guidance'] as const) assert.ok(Math.abs(a[k] - b[k]) < 1e-4, `step ${a.step} ${k}: 1 process ${a[k]}, 2 ranks ${b[k]}`);
+    });
+    const history = (dir: string) => (JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as Summary).history.map((h) => h.metrics);
+    history(one).forEach((epoch, e) => {
+      for (const split of ['train', 'val', 'test']) {
+        for (const [k, v] of Object.entries(epoch[split])) assert.ok(Math.abs(history(two)[e][split][k] - v) < 1e-4, `epoch ${e + 1} ${split} ${k}: 1 process ${v}, 2 ranks ${history(two)[e][split][k]}`);
+      }
+    });
+  });
 });

@@ -113,8 +113,6 @@ def mean_average_precision(scores, truth):
 class MultiLabel:
     def __init__(self, trainer):
         t = self.t = trainer
-        if t.dist.enabled:
-            raise ConfigError("multi-label data trains in one process for now: set train.devices = 1 and train.nodes = 1")
         if t.loss_kind != "none" and t.config["guidance"].get("irrelevant", "unannotated") == "shortcut":
             raise ConfigError("guidance.irrelevant = shortcut needs a data set with shortcut masks; multi-label folder data has none")
         data = t.data
@@ -148,21 +146,42 @@ class MultiLabel:
         # saliency maps: one per image, whatever the class
         return (s.saliency_rows(torch.as_tensor(idx)) > 0).float(), s.has_saliency[torch.as_tensor(idx)].bool()
 
-    def loss(self, net, x_raw, idx_d):
-        """(logits, loss, bce, guidance) of a training batch."""
+    def guided_images(self, idx):
+        """Which training images idx (numpy) get the guidance term this epoch: annotated (the
+        `annotated` subset), with a target class, and with a box of it (or a human map)."""
+        t = self.t
+        targets = self.targets[idx]
+        per_image = self.boxes[id(t.data.train)]
+        if per_image is not None:
+            has = np.array([any(b[0] == k for b in per_image[int(i)]) for i, k in zip(idx, targets)], dtype=bool)
+        else:
+            has = t.data.train.has_saliency[torch.as_tensor(idx)].bool().numpy()
+        return t.guided[torch.as_tensor(idx).to(t.device)].bool().cpu().numpy() & has & (targets >= 0)
+
+    def loss(self, net, x_raw, idx_d, whole=None):
+        """(logits, loss, bce, guidance) of a training batch. With data-parallel ranks, idx_d
+        is this rank's shard of the batch `whole` (numpy indices): each term is then the shard's
+        share of the whole batch's mean (its sum over the images of the shard, divided by the
+        count over the whole batch), so the ranks' terms add up to one process's."""
         t = self.t
         g = t.config["guidance"]
         y = self.y[idx_d]
         kind = t.loss_kind
+
+        def batch_mean(per_image):
+            return per_image.mean() if whole is None else per_image.sum() / len(whole)
+
         if kind == "none":
             logits, _ = t.forward(net, t.prep(x_raw))
-            bce = bce_per_image(logits, y).mean()
+            bce = batch_mean(bce_per_image(logits, y))
             return logits, bce, bce, torch.zeros((), device=bce.device)
         idx = idx_d.cpu().numpy()
         targets_np = self.targets[idx]
-        mask, has = self.masks(t.data.train, idx, targets_np)
+        mask, _ = self.masks(t.data.train, idx, targets_np)
         mask = mask.to(t.device)
-        guided = (t.guided[idx_d].bool() & has.to(t.device) & torch.from_numpy(targets_np >= 0).to(t.device)).float()
+        guided = torch.from_numpy(self.guided_images(idx)).float().to(t.device)
+        # the number of guided images of the whole batch: on every rank the same, from `whole`
+        count = guided.sum().clamp(min=1) if whole is None else max(float(self.guided_images(whole).sum()), 1.0)
         targets = torch.from_numpy(np.maximum(targets_np, 0)).to(t.device)
         if kind == "rrr":
             x_raw = x_raw.detach().requires_grad_(True)
@@ -177,8 +196,8 @@ class MultiLabel:
                 per_image = rao_per_image(kind, maps, mask)
             else:
                 raise ConfigError(f"guidance.loss = {kind} is not supported with multi-label data")
-        bce = bce_per_image(logits, y).mean()
-        guidance = (per_image * guided).sum() / guided.sum().clamp(min=1)
+        bce = batch_mean(bce_per_image(logits, y))
+        guidance = (per_image * guided).sum() / count
         if kind == "cyborg":
             return logits, g["alpha"] * bce + (1 - g["alpha"]) * guidance, bce, guidance
         return logits, bce + g["lambda"] * guidance, bce, guidance

@@ -323,6 +323,7 @@ class Trainer:
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         norm = None
+        whole = idx
         if self.dist.enabled:
             bounds = shard_bounds(len(idx), self.dist.world)
             norm = {"images": len(idx), "guided": float(self.data.guided[torch.from_numpy(idx)].sum())}
@@ -333,7 +334,7 @@ class Trainer:
         labels = self.labels[idx_d]
         self.net.train()
         if self.multi:
-            logits, loss, ce, guidance = self.multi.loss(self.net, x_raw, idx_d)
+            logits, loss, ce, guidance = self.multi.loss(self.net, x_raw, idx_d, whole if self.dist.enabled else None)
         elif self.attribution_loss or self.loss_kind == "rrr":
             logits, loss, ce, guidance = self.guided_loss(self.net, x_raw, labels, idx_d, norm)
         elif self.cyborg:
