@@ -1,8 +1,8 @@
 /**
  * The validator on boxes.json (`annotation = boxes`) and on multi-label labels.csv: problems
  * of the boxes file reported on the `boxes = "…"` value with the file's line, box coverage,
- * and multi-label data refused with `engine = tfjs` (dsl/engine-support.ts), picked up by
- * `engine = auto` as torch (runs/start-run.ts chooseEngine).
+ * and multi-label data accepted on both engines: `engine = auto` follows its usual rule for it
+ * (runs/start-run.ts chooseEngine), distributed training stays torch-only.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -84,30 +84,35 @@ describe('dsl validator: boxes.json and multi-label data', () => {
     assert.deepEqual(check(boxesExp('    annotated = 50%\n')).diagnostics, []);
   });
 
-  it('refuses multi-label data with engine = tfjs, and engine = auto picks torch for it', () => {
+  it('accepts multi-label data with engine = tfjs, and engine = auto follows its usual rule for it', () => {
     ws.write('data/labels.csv', 'file,label\na.png,cat;dog\nb.png,dog\n');
-    ws.write('data/boxes.json', '{"a.png": [{"box": [0, 0, 4, 4], "label": "cat"}]}');
-    const a = check(boxesExp('', '  guidance { loss = none }\n  train { engine = tfjs }\n'));
-    expectOne(a, { code: 'incompatible', severity: 'error', text: 'tfjs', words: ['tfjs engine cannot train multi-label data', '`engine = torch`'] });
-    assert.equal(a.experiments.get('a')!.data!.classes, 2);
+    ws.write('data/boxes.json', '{"a.png": [{"box": [0, 0, 4, 4], "label": "cat"}], "b.png": [[1, 1, 5, 5]]}');
+    for (const loss of ['none', 'cyborg', 'energy', 'rrr']) {
+      const a = check(boxesExp('', `  guidance { loss = ${loss} }\n  train { engine = tfjs }\n`));
+      assert.deepEqual(a.diagnostics, [], `${loss}: ${show(a)}`);
+      assert.equal(a.experiments.get('a')!.data!.classes, 2);
+    }
     assert.deepEqual(check(boxesExp('', '  guidance { loss = none }\n  train { engine = torch }\n')).diagnostics, []);
-    const auto = chooseEngine({ baseDir: ws.dir, data: { source: { type: 'folder', path: 'data' } }, train: { engine: 'auto' }, guidance: { loss: 'none' } });
-    assert.deepEqual(auto, { engine: 'torch', reason: 'train.engine = auto; multi-label data (several labels per image in labels.csv) needs the torch engine' });
-    ws.write('data/labels.csv', 'file,label\na.png,cat\nb.png,dog\n');
-    assert.equal(chooseEngine({ baseDir: ws.dir, data: { source: { type: 'folder', path: 'data' } }, train: { engine: 'auto' }, guidance: { loss: 'none' } }, { SGT_TORCH: 'off' }).engine, 'tfjs');
+    const auto = (env: NodeJS.ProcessEnv) => chooseEngine({ baseDir: ws.dir, data: { source: { type: 'folder', path: 'data' } }, train: { engine: 'auto' }, guidance: { loss: 'energy' } }, env);
+    assert.deepEqual(auto({ SGT_TORCH: 'off' }), { engine: 'tfjs', reason: 'train.engine = auto; PyTorch is not importable, so tfjs' });
+    // several devices still need torch, whatever the labels
+    const ddp = chooseEngine({ baseDir: ws.dir, data: { source: { type: 'folder', path: 'data' } }, train: { engine: 'auto', devices: 2 }, guidance: { loss: 'none' } }, { SGT_TORCH: 'off' });
+    assert.equal(ddp.engine, 'torch');
   });
 
-  it('accepts multi-label data on several data-parallel ranks (the torch engine trains it with DDP)', () => {
+  it('multi-label data on several data-parallel ranks: accepted on torch, refused on tfjs as for single-label data', () => {
     ws.write('data/labels.csv', 'file,label\na.png,cat;dog\nb.png,dog\n');
     const a = check(exp('', '  guidance { loss = none }\n  train { engine = torch  devices = 2  nodes = 2 }\n'));
     assert.deepEqual(a.diagnostics.filter((d) => d.code === 'incompatible'), []);
+    const t = check(exp('', '  guidance { loss = none }\n  train { engine = tfjs  devices = 2 }\n'));
+    expectOne(t, { code: 'incompatible', severity: 'error', text: '2', words: ['Distributed training (devices = 2) needs the torch engine'] });
   });
 
-  it('warns that engine = auto needs PyTorch for multi-label data when none is here', () => {
+  it('does not ask for PyTorch with engine = auto on multi-label data (tfjs trains it)', () => {
     ws.write('data/labels.csv', 'file,label\na.png,cat;dog\nb.png,dog\n');
     const text = exp('', '  guidance { loss = none }\n  train { engine = auto }\n');
     const noTorch = analyze(text, { ...opts(), torch: () => ({ available: false, detail: 'no Python here imports torch' }) });
-    expectOne(noTorch, { code: 'engine-unavailable', severity: 'warning', text: 'auto', words: ['multi-label data', 'no Python here imports torch'] });
+    assert.deepEqual(noTorch.diagnostics, [], show(noTorch));
     assert.deepEqual(check(text).diagnostics, []);
   });
 

@@ -1,14 +1,14 @@
 /**
  * Boxes in the tfjs engine: single-label box masks are the human maps, so CYBORG trains on
- * them as on saliency maps (`sgt train --foreground`, engine = tfjs); multi-label data is
- * refused by the engine with a message that names the fix, should a run start anyway.
+ * them as on saliency maps (`sgt train --foreground`, engine = tfjs); multi-label data
+ * (labels.csv `circle;square`) trains with sigmoid outputs, BCE and a sampled target class
+ * per image (multi-label.ts), reporting exact-match accuracy, F1, mAP, EPG and IoU.
  */
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DataError } from '../../server/src/data/folder';
 import { parseConfig } from '../../server/src/engines/tfjs/config';
 import { loadRunData } from '../../server/src/engines/tfjs/data';
 import { readEvents } from '../../server/src/runs/run-dir';
@@ -34,15 +34,16 @@ describe('tfjs engine: boxes as annotation', function () {
     train: { engine: 'tfjs' },
   });
 
-  it('loads box masks as human maps, and refuses multi-label data naming the fix', () => {
+  it('loads box masks as human maps, and multi-label data with its multi-hot labels', () => {
     const data = loadRunData(parseConfig(resolved('labels-single.csv'), path.join(tmp, 'run')), {});
     assert.equal(data.multiLabel, undefined);
     assert.ok(data.guided.some((g) => g === 1));
     assert.ok(data.train.saliency.some((v) => v === 1) && data.train.saliency.every((v) => v === 0 || v === 1));
-    assert.throws(
-      () => loadRunData(parseConfig(resolved('labels.csv'), path.join(tmp, 'run')), {}),
-      (e: Error) => e instanceof DataError && /multi-label .* only the torch engine trains .*set `engine = torch`/.test(e.message),
-    );
+    const multi = loadRunData(parseConfig(resolved('labels.csv'), path.join(tmp, 'run')), {});
+    assert.equal(multi.multiLabel, true);
+    assert.equal(multi.train.multiLabels?.length, multi.train.count * multi.classes);
+    // some image has both shapes
+    assert.ok(Array.from({ length: multi.train.count }, (_, i) => multi.train.multiLabels![2 * i] + multi.train.multiLabels![2 * i + 1]).some((c) => c === 2));
   });
 
   it('trains CYBORG on box masks with sgt train --foreground', () => {
@@ -76,5 +77,63 @@ describe('tfjs engine: boxes as annotation', function () {
     assert.ok(steps.length > 0 && steps.every((s) => s.guidance > 0), JSON.stringify(steps));
     const test = events.filter((e) => e.type === 'epoch' && e.split === 'test').at(-1);
     assert.ok(test?.type === 'epoch' && typeof test.metrics.saliency_corr === 'number', JSON.stringify(test));
+  });
+
+  it('trains multi-label data (BCE, sampled target classes) with sgt train --foreground, reporting F1, mAP, EPG and IoU', () => {
+    ensureBuilt();
+    const dir = path.join(tmp, 'multi');
+    fs.cpSync(example, path.join(dir, 'data'), { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, 'exp.sgt'),
+      `experiment multi {
+  seed = 3
+  data {
+    source     = folder("data")
+    annotation = boxes
+    boxes      = "boxes.json"
+    image_size = 16
+  }
+  model    { arch = small_cnn  width = 4 }
+  guidance { loss = energy  lambda = 0.5  attribution = ixg  layer = final }
+  train    { epochs = 1  batch = 8  engine = tfjs }
+  preview  { samples = 0 }
+  evaluate { metrics = [accuracy, f1, map, epg, iou, auc] }
+}
+experiment multi_cyborg extends multi {
+  guidance { loss = cyborg  alpha = 0.7  attribution = cam  layer = final }
+}
+`,
+    );
+    const r = spawnSync(process.execPath, [path.join(root, 'server/bin/sgt.js'), 'train', 'exp.sgt', '--foreground'], { cwd: dir, encoding: 'utf8', timeout: 170_000 });
+    if (r.error) throw r.error;
+    assert.equal(r.status, 0, r.stderr);
+    const runs = path.join(dir, '.sgt', 'runs');
+    const names: string[] = [];
+    for (const run of fs.readdirSync(runs).filter((d) => !d.startsWith('.'))) {
+      const events = readEvents(path.join(runs, run));
+      const started = events.find((e) => e.type === 'started');
+      assert.ok(started?.type === 'started' && started.engine === 'tfjs', run);
+      const name = started.experiment;
+      names.push(name);
+      assert.equal(events.at(-1)?.type, 'finished', `${name}: ${JSON.stringify(events.at(-1))}`);
+      const steps = events.flatMap((e) => (e.type === 'step' ? [e] : []));
+      assert.ok(steps.length > 0 && steps.some((s) => s.guidance > 0), `${name}: ${JSON.stringify(steps)}`);
+      for (const s of steps) {
+        const want = name === 'multi_cyborg' ? 0.7 * s.ce + 0.3 * s.guidance : s.ce + 0.5 * s.guidance;
+        assert.ok(Math.abs(s.loss - want) <= 1e-4 * Math.max(1, Math.abs(s.loss)), `${name}: ${JSON.stringify(s)}`);
+      }
+      // BCE of 2 sigmoid outputs near initialisation: about log 2 per class
+      assert.ok(steps[0].ce > 0.3 && steps[0].ce < 1.5, `${name}: ${JSON.stringify(steps[0])}`);
+      const logs = events.filter((e) => e.type === 'log').map((e) => (e.type === 'log' ? e.message : ''));
+      assert.ok(logs.some((m) => /multi-label data \(2 classes\): sigmoid outputs and binary cross-entropy .* one target class per image and epoch/.test(m)), logs.join(' | '));
+      assert.ok(logs.some((m) => m === 'auc not computed for multi-label data (it computes accuracy, f1, map, epg, iou); skipped'), logs.join(' | '));
+      assert.ok(!logs.some((m) => m.includes('does not compute')), logs.join(' | '));
+      const test = events.filter((e) => e.type === 'epoch' && e.split === 'test').at(-1);
+      assert.ok(test?.type === 'epoch', name);
+      for (const key of ['accuracy', 'f1', 'map', 'epg', 'iou']) assert.ok(test.metrics[key] >= 0 && test.metrics[key] <= 1, `${name} ${key}: ${JSON.stringify(test.metrics)}`);
+      assert.ok(test.metrics.loss > 0.3 && test.metrics.loss < 1.5, `${name}: ${JSON.stringify(test.metrics)}`);
+      assert.equal(test.metrics.auc, undefined);
+    }
+    assert.deepEqual(names.sort(), ['multi', 'multi_cyborg']);
   });
 });

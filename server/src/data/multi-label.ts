@@ -10,7 +10,6 @@
  * `int`-th present class (in class-index order). Independent of batch order and batch size.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { LABEL_SEPARATOR } from '../dsl/files';
 import { createRng } from './rng';
 
@@ -38,11 +37,4 @@ export function csvIsMultiLabel(file: string): boolean {
     return false;
   }
   return text.split(/\r?\n/).some((line) => (line.split(',')[1] ?? '').split(LABEL_SEPARATOR).filter((l) => l.trim()).length > 1);
-}
-
-/** Whether a resolved experiment (with `baseDir`) trains on multi-label folder data: runs/start-run.ts `chooseEngine`. */
-export function resolvedIsMultiLabel(resolved: { [key: string]: unknown }): boolean {
-  const data = resolved.data as { source?: { type?: unknown; path?: unknown }; labels?: unknown } | undefined;
-  if (data?.source?.type !== 'folder' || typeof data.source.path !== 'string' || typeof resolved.baseDir !== 'string') return false;
-  return csvIsMultiLabel(path.resolve(resolved.baseDir, data.source.path, typeof data.labels === 'string' ? data.labels : 'labels.csv'));
 }

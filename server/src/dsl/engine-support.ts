@@ -7,7 +7,8 @@
  * Since the tfjs engine has second-order gradients for every op of its models
  * (engines/tfjs/second-order.ts; findings in docs/engines.md), it trains every guidance
  * loss, attribution, layer and irrelevant region of the language, as the torch engine does:
- * nothing in the guidance block is torch-only. A setting added to the language for one
+ * nothing in the guidance block is torch-only. Data is not engine-specific either: multi-label
+ * data (labels.csv `cat;dog`) trains in both (engines/tfjs/multi-label.ts, sgt_torch/multilabel.py). A setting added to the language for one
  * engine only is refused on tfjs by leaving it out of TFJS_GUIDANCE.
  */
 
@@ -41,14 +42,4 @@ export function torchOnlyGuidance(g: GuidanceSettings): TorchOnlyGuidance | unde
     if (value !== undefined && !(TFJS_GUIDANCE[key] as readonly string[]).includes(value)) return { key: `guidance.${key}`, setting: `${key} = ${value}` };
   }
   return undefined;
-}
-
-/**
- * Data only the torch engine trains: a multi-label data set (labels.csv `cat;dog`), which
- * needs sigmoid outputs, binary cross-entropy and a sampled target class per image
- * (data/multi-label.ts); the tfjs engine's losses and metrics are single-label softmax.
- * A message for the validator, or undefined when tfjs can.
- */
-export function torchOnlyData(d: { multiLabel?: boolean }): string | undefined {
-  return d.multiLabel ? 'multi-label data (several labels per image in labels.csv)' : undefined;
 }

@@ -11,7 +11,7 @@ import { closest, distance } from 'fastest-levenshtein';
 import type { Assignment, Block, CallValue, Experiment, Identifier, NumberValue, SgtFile, Span, Value } from './ast';
 import { unitName } from './ast';
 import type { Diagnostic, DiagnosticCode, Fix, Severity } from './diagnostics';
-import { torchOnlyData, torchOnlyGuidance } from './engine-support';
+import { torchOnlyGuidance } from './engine-support';
 import { DataScanner, baseName, isInside } from './files';
 import { parse, type ParseResult } from './parser';
 import {
@@ -797,17 +797,7 @@ class Validator {
     if (csv) summary.classes = csv.labels.size;
     else if (scan.classFolders.length >= 2) summary.classes = scan.classFolders.length;
     else report(labels.span, 'error', 'no-labels', `No labels: expected '${path.relative(baseDir, labels.abs)}' (columns file,label) or one sub-folder per class in '${path.relative(baseDir, images.abs)}'.`);
-    // multi-label labels.csv (`cat;dog`) and boxes.json: data/multi-label.ts, data/boxes.ts
-    const onlyTorch = torchOnlyData({ multiLabel: csv?.multiLabel });
-    if (onlyTorch && m.lookup('train.engine') === 'tfjs') {
-      this.rule(m, ['train.engine', 'data.labels', 'data.source'], 'error', 'incompatible', `The tfjs engine cannot train ${onlyTorch}: it trains single-label softmax classifiers. Set \`engine = torch\` (or \`auto\`): sigmoid outputs, binary cross-entropy and one sampled target class per image.`);
-    }
-    // `auto` trains it with torch (runs/start-run.ts): warn as checkRules does for torch-only guidance, unless that already did
-    const torchOnlyAlready = torchOnlyGuidance({ loss: m.lookup('guidance.loss'), attribution: m.lookup('guidance.attribution') });
-    if (onlyTorch && (m.lookup('train.engine') ?? 'auto') === 'auto' && !torchOnlyAlready && this.options.torch) {
-      const torch = this.options.torch();
-      if (torch && !torch.available) this.rule(m, ['train.engine', 'data.labels', 'data.source'], 'warning', 'engine-unavailable', `This experiment trains on the torch engine (it has ${onlyTorch}), which cannot run here: ${torch.detail}`);
-    }
+    // multi-label labels.csv (`cat;dog`): both engines train it (data/multi-label.ts)
     if (m.lookup('data.annotation') === 'boxes') {
       this.checkBoxesFile(m, sub('boxes'), images.abs, csv ? labels.abs : undefined, baseDir, allowOutside, report, summary, own ? arg : undefined);
       return;

@@ -16,8 +16,7 @@ import { resolveExperiment } from '../dsl/resolve';
 import { runsNamed } from '../dsl/sweep';
 import { LineIndex } from '../dsl/text';
 import { ARCHITECTURES } from '../dsl/schema';
-import { torchOnlyData, torchOnlyGuidance } from '../dsl/engine-support';
-import { resolvedIsMultiLabel } from '../data/multi-label';
+import { torchOnlyGuidance } from '../dsl/engine-support';
 import { analyze, didYouMean } from '../dsl/validate';
 import { findTorch } from '../engines/torch/python';
 import type { RunEvent } from '../protocol';
@@ -146,8 +145,6 @@ export function chooseEngine(resolved: { [key: string]: unknown }, env: NodeJS.P
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
   const torchOnly = torchOnlyGuidance({ loss: str(guidance.loss), attribution: str(guidance.attribution), layer: str(guidance.layer), irrelevant: str(guidance.irrelevant) });
   if (torchOnly) return { engine: 'torch', reason: `train.engine = auto; guidance.${torchOnly.setting} needs the torch engine` };
-  const onlyTorch = torchOnlyData({ multiLabel: resolvedIsMultiLabel(resolved) });
-  if (onlyTorch) return { engine: 'torch', reason: `train.engine = auto; ${onlyTorch} needs the torch engine` };
   const torch = findTorch(env);
   if (torch.ok && torch.cuda) return { engine: 'torch', reason: `train.engine = auto; PyTorch ${torch.torch} (${torch.python}) sees a CUDA GPU` };
   return { engine: 'tfjs', reason: `train.engine = auto; ${torch.ok ? `PyTorch ${torch.torch} sees no CUDA GPU` : 'PyTorch is not importable'}, so tfjs` };

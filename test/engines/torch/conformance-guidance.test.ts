@@ -7,6 +7,12 @@
  * attribution maps, loss terms and parameter gradients (≤ 1e-4 relative) from the same
  * weights, batch, human maps and input normalisation.
  *
+ * Multi-label data (multi-label.ts against multilabel.py `MultiLabel.loss`): BCE with one target
+ * class per image, its attribution against that class's mask, the guidance term over the
+ * guided images (an unannotated image and an image without labels among them), for CE only,
+ * CYBORG, energy, L1, RRR* and RRR (Σ_k log σ(y_k)): the same BCE, guidance term and
+ * gradients (≤ 1e-4 relative).
+ *
  * PPCE = −mean_{M=1} log(â + 1e-7) amplifies a difference in â by 1/(â + 1e-7): where â is
  * ~0 on M (a normalised CAM is exactly 0 at its minimum, and bilinear upsampling spreads
  * that), float32 rounding alone moves the loss by 1e-3. The PPCE cases therefore take M off
@@ -17,12 +23,14 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { sampleTargetClasses } from '../../../server/src/data/multi-label';
 import { createRng } from '../../../server/src/data/rng';
 import { readNpy, writeNpy, type NpyArray } from '../../../server/src/data/npy';
 import { attributionMaps, inputGradients, type AttributionKind, type GuidedLayer } from '../../../server/src/engines/tfjs/attribution';
 import { guidedLoss, unitAttribution, upsampleMaps, type GuidanceLoss } from '../../../server/src/engines/tfjs/guidance';
 import { PointingAccumulator } from '../../../server/src/engines/tfjs/metrics';
 import { createModel, type Arch, type Model } from '../../../server/src/engines/tfjs/models';
+import { multiLabelLoss } from '../../../server/src/engines/tfjs/multi-label';
 import { tf } from '../../../server/src/engines/tfjs/tf';
 import { maxAbsDiff, randomNormal, useBackend } from '../helpers';
 import { ensureEngineBuilt, makeRunDir, startEngine as startTfjs, watchEngine, type EngineRun } from '../engine-process';
@@ -86,6 +94,24 @@ interface Case {
   irrelevant?: 'shortcut';
 }
 
+/** Multi-label cases: CE only and the guided losses (PPCE is ill-conditioned, see above). */
+function multiCasesFor(model: string, arch: Arch): (Omit<Case, 'loss'> & { loss: GuidanceLoss })[] {
+  const base = { model, lambda: 0.7, alpha: 0.4 };
+  const out: (Omit<Case, 'loss'> & { loss: GuidanceLoss })[] = [
+    { ...base, id: `${model}-ml-none`, loss: 'none', attribution: 'cam', layer: 'final' },
+    { ...base, id: `${model}-ml-rrr`, loss: 'rrr', attribution: 'cam', layer: 'final', lambda: 3 },
+    { ...base, id: `${model}-ml-energy-ixg-input`, loss: 'energy', attribution: 'ixg', layer: 'input' },
+  ];
+  if (arch === 'mlp') return out;
+  return out.concat([
+    { ...base, id: `${model}-ml-cyborg-cam-final`, loss: 'cyborg', attribution: 'cam', layer: 'final' },
+    { ...base, id: `${model}-ml-cyborg-gradcam-mid`, loss: 'cyborg', attribution: 'gradcam', layer: 'mid' },
+    { ...base, id: `${model}-ml-energy-gradcam-mid`, loss: 'energy', attribution: 'gradcam', layer: 'mid' },
+    { ...base, id: `${model}-ml-l1-ixg-final`, loss: 'l1', attribution: 'ixg', layer: 'final' },
+    { ...base, id: `${model}-ml-rrr_star-cam-final`, loss: 'rrr_star', attribution: 'cam', layer: 'final' },
+  ]);
+}
+
 /** Every combination a model can train (the mlp: input×gradient at the input, and RRR). */
 function casesFor(model: string, arch: Arch): Case[] {
   const out: Case[] = [];
@@ -105,8 +131,9 @@ describe('torch engine conformance with the tfjs engine: guidance losses and att
   this.timeout(300_000);
   let python = '';
   let dir = '';
-  const models = new Map<string, { model: Model; x: Float32Array; labels: Int32Array; human: Float32Array; guided: Float32Array; shortcut: Uint8Array; n: number; size: number; channels: number }>();
+  const models = new Map<string, { model: Model; x: Float32Array; labels: Int32Array; human: Float32Array; guided: Float32Array; shortcut: Uint8Array; n: number; size: number; channels: number; classes: number; multi: Float32Array; targets: Int32Array; mask: Float32Array; mlGuided: Float32Array }>();
   const cases: Case[] = [];
+  const multiCases: ReturnType<typeof multiCasesFor> = [];
   const caseHuman = new Map<string, Float32Array>();
   let results: Record<string, { loss: number; ce: number; guidance: number; pointing?: { epg: number; iou: number; images: number } }> = {};
   const put = (name: string, values: NpyArray, shape: number[]) => writeNpy(path.join(dir, name), values, shape);
@@ -141,7 +168,21 @@ describe('torch engine conformance with the tfjs engine: guidance losses and att
       put(`${s.id}-guided.npy`, guided, [n]);
       put(`${s.id}-shortcut.npy`, shortcut, [n, s.size, s.size]);
       for (const p of model.params) put(`${s.id}-w-${p.name}.npy`, p.variable.dataSync() as Float32Array, p.variable.shape);
-      models.set(s.id, { model, x, labels, human: base, guided, shortcut, n, size: s.size, channels: s.channels });
+      // multi-label: 1 to 3 labels per image, none for the last; one target class each (as an
+      // epoch draws them); guided = annotated (not image 3) with a target
+      const multiHot = Uint8Array.from({ length: n * s.classes }, (_, j) => {
+        const [i, c] = [Math.floor(j / s.classes), j % s.classes];
+        return i < n - 1 && (c === i % s.classes || (i + c) % 3 === 0) ? 1 : 0;
+      });
+      const targets = sampleTargetClasses(multiHot, s.classes, 9, 0);
+      const mlGuided = Float32Array.from(targets, (t, i) => (i !== 3 && t >= 0 ? 1 : 0));
+      const mask = Float32Array.from(base, (v) => (v > 0 ? 1 : 0));
+      const multi = Float32Array.from(multiHot);
+      put(`${s.id}-multi.npy`, multi, [n, s.classes]);
+      put(`${s.id}-targets.npy`, Int32Array.from(targets, (t) => Math.max(t, 0)), [n]);
+      put(`${s.id}-mask.npy`, mask, [n, s.size, s.size]);
+      put(`${s.id}-mlguided.npy`, mlGuided, [n]);
+      models.set(s.id, { model, x, labels, human: base, guided, shortcut, n, size: s.size, channels: s.channels, classes: s.classes, multi, targets: Int32Array.from(targets, (t) => Math.max(t, 0)), mask, mlGuided });
       const channels = s.channels;
       const modelTask = { id: s.id, arch: s.arch, width: s.width, hidden: s.hidden, size: s.size, channels, classes: s.classes, names: model.params.map((p) => p.name), mean: s.normalize?.mean ?? Array(channels).fill(0), std: s.normalize?.std ?? Array(channels).fill(1) };
       for (const c of casesFor(s.id, s.arch)) {
@@ -158,6 +199,10 @@ describe('torch engine conformance with the tfjs engine: guidance losses and att
         }
         tasks.push({ ...c, model: modelTask, ...(human ? { human } : {}) });
       }
+      for (const c of multiCasesFor(s.id, s.arch)) {
+        multiCases.push(c);
+        tasks.push({ ...c, model: modelTask, multi: true });
+      }
     }
     fs.writeFileSync(path.join(dir, 'tasks.json'), JSON.stringify(tasks));
     runPython(python, [path.join(__dirname, 'conformance_guidance.py'), dir], { timeoutMs: 240_000 });
@@ -171,7 +216,7 @@ describe('torch engine conformance with the tfjs engine: guidance losses and att
 
   it('covers every loss × attribution × layer of both engines (small_cnn, small_resnet, mlp)', () => {
     assert.equal(cases.length, 2 * (5 * 6 + 3) + (5 + 2));
-    assert.equal(Object.keys(results).length, cases.length);
+    assert.equal(Object.keys(results).length, cases.length + multiCases.length);
   });
 
   it('computes the same attribution maps, loss terms and parameter gradients (≤ 1e-4 relative)', () => {
@@ -204,6 +249,44 @@ describe('torch engine conformance with the tfjs engine: guidance losses and att
       worst = Math.max(worst, dMaps, dGrads, dTerms);
       if (!(dMaps < TOL && dGrads < TOL && dTerms < TOL)) failures.push(`${c.id}: maps ${dMaps.toExponential(2)}, gradients ${dGrads.toExponential(2)}, terms ${dTerms.toExponential(2)} (torch ${JSON.stringify(r)}, tfjs ${JSON.stringify(expected.terms)})`);
       if (c.loss !== 'cyborg' && !(expected.terms.guidance > 0)) failures.push(`${c.id}: the guidance term is not exercised (${expected.terms.guidance})`);
+    }
+    assert.deepEqual(failures, [], `worst relative difference ${worst}`);
+  });
+
+  it('multi-label data: the same BCE, guidance term and parameter gradients (≤ 1e-4 relative) for CE only, CYBORG, energy, L1, RRR* and RRR', () => {
+    assert.equal(multiCases.length, 2 * 8 + 3);
+    const failures: string[] = [];
+    let worst = 0;
+    for (const c of multiCases) {
+      const m = models.get(c.model)!;
+      const expected = tf.tidy(() => {
+        const x = tf.tensor4d(m.x, [m.n, m.size, m.size, m.channels]);
+        const targets = tf.tensor1d(m.targets, 'int32');
+        const maps = c.loss === 'none' || c.loss === 'rrr' ? undefined : attributionMaps(m.model, x, targets, c.attribution, c.layer, 'label').maps.dataSync();
+        let terms = { loss: 0, ce: 0, guidance: 0 };
+        const { grads } = tf.variableGrads(() => {
+          const batch = { x, multiHot: tf.tensor2d(m.multi, [m.n, m.classes]), targets, masks: m.mask, guided: tf.tensor1d(m.mlGuided) };
+          const t = multiLabelLoss(m.model, { loss: c.loss, attribution: c.attribution, layer: c.layer, lambda: c.lambda, alpha: c.alpha, camClass: 'label' }, batch);
+          terms = { loss: t.loss.dataSync()[0], ce: t.ce.dataSync()[0], guidance: t.guidance.dataSync()[0] };
+          return t.loss;
+        }, m.model.params.map((p) => p.variable));
+        const flat = new Float32Array(m.model.params.reduce((s, p) => s + p.variable.size, 0));
+        let o = 0;
+        for (const p of m.model.params) {
+          flat.set(grads[p.variable.name].dataSync() as Float32Array, o);
+          o += p.variable.size;
+        }
+        return { maps, terms, grads: flat };
+      });
+      const r = results[c.id];
+      const dMaps = expected.maps ? relDiff(get(`${c.id}-maps.npy`), expected.maps) : 0;
+      const dGrads = relDiff(get(`${c.id}-grads.npy`), expected.grads);
+      const dTerms = Math.max(...(['loss', 'ce', 'guidance'] as const).map((k) => Math.abs(r[k] - expected.terms[k]) / Math.max(1, Math.abs(expected.terms[k]))));
+      worst = Math.max(worst, dMaps, dGrads, dTerms);
+      if (!(dMaps < TOL && dGrads < TOL && dTerms < TOL)) failures.push(`${c.id}: maps ${dMaps.toExponential(2)}, gradients ${dGrads.toExponential(2)}, terms ${dTerms.toExponential(2)} (torch ${JSON.stringify(r)}, tfjs ${JSON.stringify(expected.terms)})`);
+      if (c.loss !== 'none' && c.loss !== 'cyborg' && !(expected.terms.guidance > 0)) failures.push(`${c.id}: the guidance term is not exercised (${expected.terms.guidance})`);
+      // BCE of sigmoid outputs: about log 2 per class near initialisation
+      if (!(expected.terms.ce > 0.3 && expected.terms.ce < 1.5)) failures.push(`${c.id}: BCE ${expected.terms.ce}`);
     }
     assert.deepEqual(failures, [], `worst relative difference ${worst}`);
   });

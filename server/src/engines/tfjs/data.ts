@@ -2,18 +2,14 @@
  * Training data for a tfjs run: the engine's configuration mapped onto the shared loader
  * (data/run-data.ts, which the torch engine's export uses too).
  */
-import { DataError } from '../../data/folder';
 import { envCap, loadRunSamples, type DataSpec, type RunData } from '../../data/run-data';
 import type { EngineConfig } from './config';
 
 export { ANNOTATED_STREAM, guidedImages, headOf, type RunData } from '../../data/run-data';
 
-/** Loads the data set of a run. Throws DataError (data/folder.ts) for unusable data. */
+/** Loads the data set of a run (multi-label data: multi-label.ts trains it). Throws DataError (data/folder.ts) for unusable data. */
 export function loadRunData(config: EngineConfig, env: NodeJS.ProcessEnv = process.env): RunData {
-  const data = loadRunSamples(runDataSpec(config, env));
-  // dsl/engine-support.ts refuses this in the editor; a run started anyway stops here
-  if (data.multiLabel) throw new DataError('This data set is multi-label (labels.csv lists several labels for some images), which only the torch engine trains (sigmoid + binary cross-entropy): set `engine = torch`.');
-  return data;
+  return loadRunSamples(runDataSpec(config, env));
 }
 
 /** The data settings of a run (the CAM probe derives its own from them: data/cam-probe.ts). */

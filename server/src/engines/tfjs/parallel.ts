@@ -114,7 +114,7 @@ export class GradientWorker {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     const owned = (a: ArrayBufferView) => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength;
-    const transfer = [input.images, input.labels, input.guided, ...[input.saliency, input.human, input.irrelevant].filter((a) => a !== undefined)].filter(owned).map((a) => a.buffer as ArrayBuffer);
+    const transfer = [input.images, input.labels, input.guided, ...[input.saliency, input.human, input.irrelevant, input.multiLabels, input.targets].filter((a) => a !== undefined)].filter(owned).map((a) => a.buffer as ArrayBuffer);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ type: 'shard', id, input, norm } satisfies Request, transfer);

@@ -8,6 +8,7 @@ import type { CamClass } from './cam';
 import { guidedLoss, isCyborgCam, type GuidanceLoss, type IrrelevantRegion } from './guidance';
 import { crossEntropyLoss, cyborgLoss, type BatchNorm, type LossTerms } from './losses';
 import { accuracy, argmaxRows } from './metrics';
+import { exactMatches, multiLabelLoss } from './multi-label';
 import { withExactPooling } from './second-order';
 import type { Model } from './models';
 import { tf } from './tf';
@@ -52,6 +53,10 @@ export interface ShardInput {
   human?: Float32Array;
   /** n × size × size irrelevant region A (1 = irrelevant) with `irrelevant = shortcut`. */
   irrelevant?: Uint8Array;
+  /** Multi-label data (multi-label.ts): n × classes multi-hot labels; `human` then holds the target classes' masks and `guided` the multi-label rule's flags. */
+  multiLabels?: Float32Array;
+  /** Multi-label data: n target classes of this epoch. */
+  targets?: Int32Array;
 }
 
 export interface ShardOutput {
@@ -68,12 +73,15 @@ export function shardGradients(model: Model, lossConfig: LossConfig, input: Shar
   const { n, size, channels } = input;
   const classes = model.spec.classes;
   const cyborg = isCyborgCam(lossConfig) && input.saliency && input.camSize;
-  const guidedOther = lossConfig.loss !== 'none' && !isCyborgCam(lossConfig) && input.human;
+  const multi = input.multiLabels !== undefined;
+  const guidedOther = lossConfig.loss !== 'none' && (multi || !isCyborgCam(lossConfig)) && input.human;
   const inputs = tf.tidy(() => ({
     x: tf.tensor4d(input.images, [n, size, size, channels]),
     labels: tf.tensor1d(input.labels, 'int32'),
     saliency: cyborg ? tf.tensor3d(input.saliency!, [n, input.camSize!, input.camSize!]) : undefined,
     guided: tf.tensor1d(input.guided),
+    multiHot: multi ? tf.tensor2d(input.multiLabels!, [n, classes]) : undefined,
+    targets: multi ? tf.tensor1d(input.targets!, 'int32') : undefined,
   }));
   let terms: LossTerms | undefined;
   let logits: tf.Tensor2D | undefined;
@@ -83,6 +91,14 @@ export function shardGradients(model: Model, lossConfig: LossConfig, input: Shar
     const gradients = guidedOther ? withExactPooling : <T>(f: () => T) => f();
     const { value, grads } = gradients(() => tf.variableGrads(
       () => {
+        if (multi) {
+          const t = multiLabelLoss(model, lossConfig, { x: inputs.x, multiHot: inputs.multiHot!, targets: inputs.targets!, masks: input.human, guided: inputs.guided }, norm);
+          terms = t;
+          tf.keep(t.ce);
+          tf.keep(t.guidance);
+          logits = tf.keep(t.logits);
+          return t.loss;
+        }
         if (guidedOther) {
           const c = lossConfig;
           const t = guidedLoss(model, { loss: c.loss as Exclude<GuidanceLoss, 'none'>, attribution: c.attribution ?? 'cam', layer: c.layer ?? 'final', lambda: c.lambda ?? 1, alpha: c.alpha, camClass: c.camClass }, inputs.x, inputs.labels, input.human!, inputs.guided, norm, input.irrelevant);
@@ -120,12 +136,12 @@ export function shardGradients(model: Model, lossConfig: LossConfig, input: Shar
       loss: value.dataSync()[0],
       ce: t.ce.dataSync()[0],
       guidance: t.guidance.dataSync()[0],
-      correct: Math.round(accuracy(argmaxRows(logits!.dataSync(), n, classes), input.labels) * n),
+      correct: multi ? exactMatches(logits!.dataSync(), input.multiLabels!, n, classes) : Math.round(accuracy(argmaxRows(logits!.dataSync(), n, classes), input.labels) * n),
     };
     tf.dispose([value, t.ce, t.guidance]);
     return out;
   } finally {
-    tf.dispose([inputs.x, inputs.labels, inputs.guided, ...(inputs.saliency ? [inputs.saliency] : []), ...(logits ? [logits] : [])]);
+    tf.dispose([inputs.x, inputs.labels, inputs.guided, ...[inputs.saliency, inputs.multiHot, inputs.targets, logits].filter((t) => t !== undefined) as tf.Tensor[]]);
   }
 }
 

@@ -33,6 +33,8 @@ import { renderOverlay } from './overlay';
 import { GradientWorker, shardBounds, threadCount, WORKER_ROLE, type WorkerInit } from './parallel';
 import { attributionMaps } from './attribution';
 import { describeLoss, evaluationAttribution, isCyborgCam } from './guidance';
+import { checkMultiLabelConfig, multiHotRows, MultiLabelTargets, MULTI_LABEL_METRICS } from './multi-label';
+import { evaluateMultiLabel } from './multi-label-eval';
 import { needsHumanMaps, needsShortcut, readWeights, shardGradients, type LossConfig, type ShardInput } from './step';
 import { tf } from './tf';
 
@@ -151,6 +153,8 @@ class Trainer {
   private readonly camProbe?: CamProbeRecorder;
   private workers: GradientWorker[] = [];
   private weightsDirty = true;
+  /** Multi-label data: this epoch's target classes (multi-label.ts). */
+  private readonly multi?: MultiLabelTargets;
 
   constructor(
     private readonly ctx: RunContext,
@@ -173,7 +177,11 @@ class Trainer {
     this.optimizer = createOptimizer(config.train.optimizer, this.model.params);
     this.camSize = this.model.featureSize;
     if (this.camSize !== undefined && this.camSize < 1) throw new ConfigError(`data.image_size = ${train.size} is too small for ${config.model.arch}: its final feature map would be empty`);
-    if (isCyborgCam(config.guidance) && this.camSize) this.trainSaliency = saliencyAtCamSize(train.saliency, train.count, train.size, this.camSize);
+    if (data.multiLabel) {
+      checkMultiLabelConfig(this.lossConfig);
+      this.multi = new MultiLabelTargets(train, data.classes, config.seed, data.guided);
+    }
+    if (isCyborgCam(config.guidance) && this.camSize && !this.multi) this.trainSaliency = saliencyAtCamSize(train.saliency, train.count, train.size, this.camSize);
     this.stepsPerEpoch = Math.ceil(train.count / config.train.batch);
     const previewFrom = [data.val, data.test, data.train].find((s) => s.count > 0);
     if (previewFrom && config.preview.samples > 0 && this.model.headWeight) {
@@ -209,12 +217,35 @@ class Trainer {
     const unsupported = this.config.evaluate.metrics.filter((m) => !(SUPPORTED_METRICS as readonly string[]).includes(m));
     if (unsupported.length) notes.push(`the tfjs engine does not compute ${unsupported.join(', ')} yet; skipped`);
     if (this.metricsWanted.has('auc') && this.data.classes !== 2) notes.push(`auc needs a binary task (this one has ${this.data.classes} classes); skipped`);
+    if (this.multi) this.multiLabelNotes(notes);
     if (!this.model.headWeight) {
       if (this.metricsWanted.has('saliency_mse') || this.metricsWanted.has('saliency_corr')) notes.push(`${this.config.model.arch} has no CAM: saliency metrics skipped`);
       if (this.metricsWanted.has('consistency')) notes.push(`${this.config.model.arch} has no CAM: no CAM file, so no consistency`);
       if (this.config.preview.samples > 0) notes.push(`${this.config.model.arch} has no CAM: no preview overlays`);
     }
     return notes;
+  }
+
+  /** Multi-label data: its metric notes in place of the single-label ones (the torch engine's wording). */
+  private multiLabelNotes(notes: string[]): void {
+    const kept = notes.filter((n) => !n.startsWith('the tfjs engine does not compute') && !n.startsWith('auc needs a binary task'));
+    const skipped = this.config.evaluate.metrics.filter((m) => !(MULTI_LABEL_METRICS as readonly string[]).includes(m));
+    kept.push(
+      `multi-label data (${this.data.classes} classes): sigmoid outputs and binary cross-entropy (the loss's ce part), accuracy = exact match` +
+        (this.config.guidance.loss !== 'none' ? '; one target class per image and epoch, sampled among its labels, guides the attribution' : ''),
+    );
+    if (skipped.length) kept.push(`${skipped.join(', ')} not computed for multi-label data (it computes ${MULTI_LABEL_METRICS.join(', ')}); skipped`);
+    notes.splice(0, notes.length, ...kept);
+  }
+
+  /** Multi-label data: draws epoch `epoch`'s (0-based) target classes. */
+  setEpoch(epoch: number): void {
+    this.multi?.setEpoch(epoch);
+  }
+
+  /** Per image of `idx`: 1 when it gets the guidance term (multi-label: its target class decides). */
+  private guidedFlags(idx: Int32Array): Float32Array {
+    return this.multi ? this.multi.guidance(idx).guided : Float32Array.from(idx, (i) => this.data.guided[i]);
   }
 
   /** The input normalisation the model applies, if any. */
@@ -235,6 +266,20 @@ class Trainer {
   /** A shard of the training set as plain arrays with their own buffers (they may be transferred to a worker). */
   private shardInput(idx: Int32Array): ShardInput {
     const { train } = this.data;
+    if (this.multi) {
+      const { masks, guided } = this.multi.guidance(idx);
+      return {
+        images: gatherImages(train, idx),
+        n: idx.length,
+        size: train.size,
+        channels: train.channels,
+        labels: Int32Array.from(idx, (i) => train.labels[i]),
+        guided,
+        human: this.lossConfig.loss !== 'none' ? masks : undefined,
+        multiLabels: multiHotRows(train, this.data.classes, idx),
+        targets: this.multi.targetsOf(idx),
+      };
+    }
     return {
       images: gatherImages(train, idx),
       n: idx.length,
@@ -256,7 +301,7 @@ class Trainer {
    */
   async trainStep(idx: Int32Array, lr: number): Promise<{ loss: number; ce: number; guidance: number; correct: number }> {
     const { model } = this;
-    const norm = { images: idx.length, guided: idx.reduce((s, i) => s + this.data.guided[i], 0) };
+    const norm = { images: idx.length, guided: this.guidedFlags(idx).reduce((s, g) => s + g, 0) };
     const bounds = shardBounds(idx.length, 1 + this.workers.length);
     if (bounds.length > 2 && this.weightsDirty) {
       const weights = readWeights(model);
@@ -307,6 +352,13 @@ class Trainer {
   async evaluate(set: ImageSet): Promise<Metrics> {
     const { model, config, data } = this;
     const batch = config.train.batch;
+    if (this.multi) {
+      const explain = evaluationAttribution(config.guidance, !!model.headWeight);
+      const checkCancel = () => {
+        if (this.ctx.cancelRequested()) throw new CancelledError();
+      };
+      return roundMetrics(await evaluateMultiLabel(model, set, { classes: data.classes, batch, wanted: this.metricsWanted, explain, camClass: config.guidance.camClass, checkCancel }));
+    }
     const k = data.classes;
     const wantSaliency = (this.metricsWanted.has('saliency_mse') || this.metricsWanted.has('saliency_corr')) && !!model.headWeight && !!this.camSize;
     const agreement = wantSaliency ? new SaliencyAgreementAccumulator(this.camSize!, set.size) : undefined;
@@ -493,6 +545,7 @@ async function trainLoop(
   for (let e = startEpoch; e < epochs; e++) {
     const epoch = e + 1;
     const order = createRng(config.seed, SHUFFLE_STREAM_BASE + e).shuffle(range(0, data.train.count));
+    trainer.setEpoch(e);
     const epochSum = { loss: 0, ce: 0, guidance: 0, correct: 0, images: 0 };
     let window = { loss: 0, ce: 0, guidance: 0, correct: 0, images: 0, since: performance.now() };
     for (let b = 0; b < stepsPerEpoch; b++) {
