@@ -187,8 +187,8 @@ export const BUILTIN_DATASETS: Record<string, { doc: string; classes: number; im
 
 export const METRICS: Record<string, string> = {
   accuracy: 'Top-1 accuracy; on multi-label data the exact-match ratio (every class\'s sigmoid on the right side of 0.5).',
-  f1: 'Multi-label data (torch engine): micro-averaged F1 over all (image, class) decisions at sigmoid 0.5 (Rao et al. report F1).',
-  map: 'Multi-label data (torch engine): mean over classes of the average precision of the sigmoid scores.',
+  f1: 'Multi-label data: micro-averaged F1 over all (image, class) decisions at sigmoid 0.5 (Rao et al. report F1).',
+  map: 'Multi-label data: mean over classes of the average precision of the sigmoid scores.',
   auc: 'ROC AUC with score P(class 1). Binary tasks only.',
   saliency_mse: 'Mean squared error between the min-max normalised model CAM and the human map, on held-out annotated images (lower is better).',
   saliency_corr: 'Pearson correlation between model CAM and human map on held-out annotated images (higher is better).',
@@ -259,7 +259,7 @@ export const EXPERIMENT_SCHEMA: BlockSchema = {
           default: 'saliency',
         },
         images: { doc: 'Image folder inside the data folder (PNG or JPEG; may contain one sub-folder per class).', type: { type: 'path', pathKind: 'dir' }, default: '"images"', appliesTo: FOLDER_ONLY },
-        labels: { doc: 'CSV with `file,label[,split]` columns inside the data folder; several labels of one image separated by `;` (`cat;dog`) make the data set multi-label (torch engine). Not needed when `images/` has one sub-folder per class.', type: { type: 'path', pathKind: 'file' }, default: '"labels.csv"', appliesTo: FOLDER_ONLY },
+        labels: { doc: 'CSV with `file,label[,split]` columns inside the data folder; several labels of one image separated by `;` (`cat;dog`) make the data set multi-label (both engines). Not needed when `images/` has one sub-folder per class.', type: { type: 'path', pathKind: 'file' }, default: '"labels.csv"', appliesTo: FOLDER_ONLY },
         saliency: { doc: 'Folder of human saliency maps (grayscale PNG, same base name as the image) inside the data folder.', type: { type: 'path', pathKind: 'dir' }, default: '"saliency"', appliesTo: FOLDER_ONLY },
         boxes: { doc: 'JSON file (inside the data folder) mapping image files to boxes `[x0, y0, x1, y1]` or `{"box": [x0, y0, x1, y1], "label": "cat"}`, in pixels of the original image, end exclusive; used with `annotation = boxes` (docs/dsl.md, "boxes.json").', type: { type: 'path', pathKind: 'file' }, appliesTo: FOLDER_ONLY },
         normalize: {

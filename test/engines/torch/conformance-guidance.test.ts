@@ -11,7 +11,8 @@
  * class per image, its attribution against that class's mask, the guidance term over the
  * guided images (an unannotated image and an image without labels among them), for CE only,
  * CYBORG, energy, L1, RRR* and RRR (Σ_k log σ(y_k)): the same BCE, guidance term and
- * gradients (≤ 1e-4 relative).
+ * gradients (≤ 1e-4 relative); and both engine processes train the same tiny multi-label run
+ * of examples/shapes-boxes (seeded target classes, box masks, exact match, F1, mAP, EPG / IoU).
  *
  * PPCE = −mean_{M=1} log(â + 1e-7) amplifies a difference in â by 1/(â + 1e-7): where â is
  * ~0 on M (a normalised CAM is exactly 0 at its minimum, and bilinear upsampling spreads
@@ -51,6 +52,24 @@ const SGT = `experiment g_mid {
 experiment g_rrr extends g_mid {
   model { arch = mlp  hidden = [20, 10] }
   guidance { loss = rrr  lambda = 10  irrelevant = shortcut }
+}
+`;
+
+/** A tiny multi-label run on the shapes-boxes example (copied to data/): energy on GradCAM at mid, half the images' boxes. */
+const ML_SGT = `experiment ml {
+  seed = 5
+  data {
+    source     = folder("data")
+    annotation = boxes
+    boxes      = "boxes.json"
+    image_size = 16
+    annotated  = 75%
+  }
+  model    { arch = small_cnn  width = 4 }
+  guidance { loss = energy  lambda = 2  attribution = gradcam  layer = mid }
+  train    { epochs = 2  batch = 8  optimizer = adam { lr = 0.003 }  engine = torch }
+  preview  { samples = 0 }
+  evaluate { metrics = [accuracy, f1, map, epg, iou] }
 }
 `;
 
@@ -308,6 +327,31 @@ describe('torch engine conformance with the tfjs engine: guidance losses and att
       compared++;
     }
     assert.equal(compared, 2 * (5 * 6 + 1) + 5);
+  });
+
+  it('multi-label data: both engine processes (tfjs on wasm) train the same tiny run to the same BCE, guidance, F1, mAP and EPG / IoU', async () => {
+    const mlDir = path.join(dir, 'ml');
+    fs.cpSync(path.join(root, 'examples', 'shapes-boxes'), path.join(mlDir, 'data'), { recursive: true });
+    const sgt = path.join(mlDir, 'ml.sgt');
+    fs.writeFileSync(sgt, ML_SGT);
+    await ensureEngineBuilt();
+    const torchDir = makeRunDir(path.join(mlDir, 'runs'), sgt, 'ml');
+    const tfDir = makeRunDir(path.join(mlDir, 'runs'), sgt, 'ml', { train: { engine: 'tfjs', backend: 'wasm' } });
+    const t = startTorch(torchDir, python);
+    assert.equal(await t.done, 0, t.stderr);
+    const j = startTfjs(tfDir, { env: { ...CAPS, SGT_TFJS_THREADS: '1' } });
+    assert.equal(await j.done, 0, j.stderr);
+    const read = (d: string) => JSON.parse(fs.readFileSync(path.join(d, 'summary.json'), 'utf8')) as { history: { metrics: Record<string, Record<string, number>> }[] };
+    const [a, b] = [read(torchDir), read(tfDir)];
+    for (let e = 0; e < 2; e++) {
+      const [x, y] = [a.history[e].metrics, b.history[e].metrics];
+      for (const k of ['loss', 'ce', 'guidance']) assert.ok(Math.abs(x.train[k] - y.train[k]) < 2e-3 * Math.max(1, Math.abs(x.train[k])), `epoch ${e + 1} train ${k}: torch ${x.train[k]} vs tfjs ${y.train[k]}`);
+      assert.ok(x.train.guidance > 0);
+      for (const split of ['val', 'test']) {
+        assert.ok(Math.abs(x[split].loss - y[split].loss) < 2e-3, `epoch ${e + 1} ${split} loss: ${x[split].loss} vs ${y[split].loss}`);
+        for (const k of ['accuracy', 'f1', 'map', 'epg', 'iou']) assert.ok(Math.abs(x[split][k] - y[split][k]) < 0.01, `epoch ${e + 1} ${split} ${k}: torch ${x[split][k]} vs tfjs ${y[split][k]}`);
+      }
+    }
   });
 
   for (const experiment of ['g_mid', 'g_rrr']) {
