@@ -266,26 +266,13 @@ class Trainer {
   /** A shard of the training set as plain arrays with their own buffers (they may be transferred to a worker). */
   private shardInput(idx: Int32Array): ShardInput {
     const { train } = this.data;
+    const images = { images: gatherImages(train, idx), n: idx.length, size: train.size, channels: train.channels, labels: Int32Array.from(idx, (i) => train.labels[i]) };
     if (this.multi) {
       const { masks, guided } = this.multi.guidance(idx);
-      return {
-        images: gatherImages(train, idx),
-        n: idx.length,
-        size: train.size,
-        channels: train.channels,
-        labels: Int32Array.from(idx, (i) => train.labels[i]),
-        guided,
-        human: this.lossConfig.loss !== 'none' ? masks : undefined,
-        multiLabels: multiHotRows(train, this.data.classes, idx),
-        targets: this.multi.targetsOf(idx),
-      };
+      return { ...images, guided, human: this.lossConfig.loss !== 'none' ? masks : undefined, multiLabels: multiHotRows(train, this.data.classes, idx), targets: this.multi.targetsOf(idx) };
     }
     return {
-      images: gatherImages(train, idx),
-      n: idx.length,
-      size: train.size,
-      channels: train.channels,
-      labels: Int32Array.from(idx, (i) => train.labels[i]),
+      ...images,
       saliency: this.trainSaliency && this.camSize ? gatherRows(this.trainSaliency, this.camSize ** 2, idx) : undefined,
       camSize: this.camSize,
       guided: Float32Array.from(idx, (i) => this.data.guided[i]),
