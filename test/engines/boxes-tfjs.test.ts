@@ -11,8 +11,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseConfig } from '../../server/src/engines/tfjs/config';
 import { loadRunData } from '../../server/src/engines/tfjs/data';
-import { readEvents } from '../../server/src/runs/run-dir';
+import { readEvents, timeline } from '../../server/src/runs/run-dir';
 import { ensureBuilt, root } from '../cli/run-cli';
+import { ensureEngineBuilt, makeRunDir, startEngine } from './engine-process';
 
 const example = path.join(root, 'examples', 'shapes-boxes');
 
@@ -135,5 +136,47 @@ experiment multi_cyborg extends multi {
       assert.equal(test.metrics.auc, undefined);
     }
     assert.deepEqual(names.sort(), ['multi', 'multi_cyborg']);
+  });
+  it('--resume of a multi-label run after a crash ends as the uninterrupted run (the target classes are redrawn per epoch from the seed)', async () => {
+    await ensureEngineBuilt();
+    const sgt = path.join(tmp, 'resume.sgt');
+    fs.writeFileSync(sgt, `experiment ml {
+  seed = 4
+  data {
+    source     = folder("data")
+    annotation = boxes
+    boxes      = "boxes.json"
+    image_size = 16
+  }
+  model    { arch = small_cnn  width = 4 }
+  guidance { loss = energy  lambda = 2  attribution = cam  layer = final }
+  train    { epochs = 3  batch = 8  optimizer = adam { lr = 0.003 }  engine = tfjs }
+  preview  { samples = 0 }
+  evaluate { metrics = [accuracy, f1, map, epg] }
+}
+`);
+    const runs = path.join(tmp, 'resume-runs');
+    const env = { SGT_TFJS_THREADS: '1' };
+    const straightDir = makeRunDir(runs, sgt, 'ml');
+    const crashDir = makeRunDir(runs, sgt, 'ml');
+    const straight = startEngine(straightDir, { env });
+    assert.equal(await straight.done, 0, straight.stderr);
+
+    const crashing = startEngine(crashDir, { env });
+    await crashing.waitFor((e) => e.type === 'checkpoint' && e.epoch === 1);
+    crashing.child.kill('SIGSTOP');
+    crashing.child.kill('SIGKILL');
+    await crashing.done;
+    assert.ok(!readEvents(crashDir).some((e) => e.type === 'finished'), 'the crash came too late to test anything');
+
+    const resumed = startEngine(crashDir, { resume: true, env });
+    assert.equal(await resumed.done, 0, resumed.stderr);
+    const summary = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+    assert.equal(summary(crashDir).resumed, true);
+    assert.deepEqual(summary(crashDir).history, summary(straightDir).history);
+    // epochs 2 and 3 drew other target classes than epoch 1, and still match: guidance > 0 in each
+    for (const h of summary(straightDir).history) assert.ok(h.metrics.train.guidance > 0, JSON.stringify(h.metrics.train));
+    const epochsOf = (dir: string) => timeline(readEvents(dir)).flatMap((e) => (e.type === 'epoch' ? [[e.epoch, e.split, e.metrics]] : []));
+    assert.deepEqual(epochsOf(crashDir), epochsOf(straightDir));
   });
 });
