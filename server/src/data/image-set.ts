@@ -33,6 +33,18 @@ export interface ImageSet {
   boxes?: PixelBox[][];
 }
 
+/** Rows `idx` of a row-major array of `width`-value rows (images, maps or masks), in a new array of the same kind. */
+export function gatherRows<T extends Float32Array | Uint8Array>(values: T, width: number, idx: ArrayLike<number>): T {
+  const out = new (values.constructor as new (length: number) => T)(idx.length * width);
+  for (let i = 0; i < idx.length; i++) out.set(values.subarray(idx[i] * width, (idx[i] + 1) * width), i * width);
+  return out;
+}
+
+/** The images `idx` of a set, one batch as a new array (what a tensor or a worker takes). */
+export function gatherImages(set: ImageSet, idx: ArrayLike<number>): Float32Array {
+  return gatherRows(set.images, set.size * set.size * set.channels, idx);
+}
+
 export interface ImageSplits {
   train: ImageSet;
   val: ImageSet;

@@ -11,7 +11,7 @@
  *   attribution of that class against that class's mask;
  * - `loss` = mean BCE.
  */
-import type { ImageSet } from '../../data/image-set';
+import { gatherImages, type ImageSet } from '../../data/image-set';
 import type { Metrics } from '../../protocol';
 import { attributionMaps, type AttributionKind, type GuidedLayer } from './attribution';
 import type { CamClass } from './cam';
@@ -89,12 +89,7 @@ export async function evaluateMultiLabel(model: Model, set: ImageSet, o: MultiLa
   const k = o.classes;
   const truth = set.multiLabels!;
   const scores = new Float32Array(set.count * k);
-  const ipx = set.size * set.size * set.channels;
-  const images = (idx: ArrayLike<number>) => {
-    const out = new Float32Array(idx.length * ipx);
-    for (let j = 0; j < idx.length; j++) out.set(set.images.subarray(idx[j] * ipx, (idx[j] + 1) * ipx), j * ipx);
-    return tf.tensor4d(out, [idx.length, set.size, set.size, set.channels]);
-  };
+  const images = (idx: ArrayLike<number>) => tf.tensor4d(gatherImages(set, idx), [idx.length, set.size, set.size, set.channels]);
   const explain = o.explain && (o.wanted.has('epg') || o.wanted.has('iou')) ? o.explain : undefined;
   let pointing: PointingAccumulator | undefined;
   let bceSum = 0;

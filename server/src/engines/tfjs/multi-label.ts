@@ -70,6 +70,11 @@ export function multiHotRows(set: Pick<ImageSet, 'multiLabels'>, classes: number
   return out;
 }
 
+/** Whether image `i` of a set has an annotation of class `k`: a box of that class with boxes, else a human map (one per image serves every class). */
+export function hasClassAnnotation(set: Pick<ImageSet, 'boxes' | 'hasSaliency'>, i: number, k: number): boolean {
+  return set.boxes ? set.boxes[i].some((b) => b.cls === k) : (set.hasSaliency?.[i] ?? 1) === 1;
+}
+
 /**
  * The masks [n × S × S] of class `targets[j]` for image `idx[j]` and whether it has one: the
  * union of its boxes of that class (Rao's rule) with boxes, else its human map {H > 0}.
@@ -80,12 +85,9 @@ export function classMasks(set: Pick<ImageSet, 'size' | 'boxes' | 'saliency' | '
   const has = new Uint8Array(idx.length);
   for (let j = 0; j < idx.length; j++) {
     const i = idx[j];
-    if (set.boxes) {
-      has[j] = fillMask(set.boxes[i] as readonly PixelBox[], targets[j], set.size, masks, j * px) ? 1 : 0;
-    } else {
-      for (let p = 0; p < px; p++) masks[j * px + p] = set.saliency[i * px + p] > 0 ? 1 : 0;
-      has[j] = (set.hasSaliency?.[i] ?? 1) === 1 ? 1 : 0;
-    }
+    has[j] = hasClassAnnotation(set, i, targets[j]) ? 1 : 0;
+    if (set.boxes) fillMask(set.boxes[i] as readonly PixelBox[], targets[j], set.size, masks, j * px);
+    else for (let p = 0; p < px; p++) masks[j * px + p] = set.saliency[i * px + p] > 0 ? 1 : 0;
   }
   return { masks, has };
 }
@@ -114,11 +116,14 @@ export class MultiLabelTargets {
     return Int32Array.from(idx, (i) => Math.max(this.targets[i], 0));
   }
 
-  /** Per image of `idx`: its target's masks, and 1 when it gets the guidance term this epoch. */
+  /** Per image of `idx`: 1 when it gets the guidance term this epoch (annotated, with a target and an annotation of it). No masks built: the trainer counts a whole batch's guided images every step. */
+  guided(idx: ArrayLike<number>): Float32Array {
+    return Float32Array.from(idx, (i) => (this.annotated[i] && this.targets[i] >= 0 && hasClassAnnotation(this.train, i, this.targets[i]) ? 1 : 0));
+  }
+
+  /** Per image of `idx`: its target's masks, and the guided flags of `guided`. */
   guidance(idx: ArrayLike<number>): { masks: Float32Array; guided: Float32Array } {
-    const { masks, has } = classMasks(this.train, idx, this.targetsOf(idx));
-    const guided = Float32Array.from(idx, (i, j) => (this.annotated[i] && has[j] && this.targets[i] >= 0 ? 1 : 0));
-    return { masks, guided };
+    return { masks: classMasks(this.train, idx, this.targetsOf(idx)).masks, guided: this.guided(idx) };
   }
 }
 

@@ -14,7 +14,7 @@
  * event); evaluation batches have the training batch size; the `train` split's epoch
  * metrics are the running means of the epoch (no second pass over the training set).
  */
-import type { ImageSet } from '../../data/image-set';
+import { gatherImages, gatherRows, type ImageSet } from '../../data/image-set';
 import { NormalizationError, resolveNormalization, type Normalization } from '../../data/normalize';
 import { createRng } from '../../data/rng';
 import type { Metrics, RunEvent } from '../../protocol';
@@ -79,18 +79,6 @@ export class CancelledError extends Error {
 export class DivergedError extends Error {}
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** One batch of a set as tensors' worth of plain arrays. */
-function gatherImages(set: ImageSet, idx: ArrayLike<number>): Float32Array {
-  return gatherRows(set.images, set.size * set.size * set.channels, idx);
-}
-
-/** Rows `idx` of a row-major array of `width`-value rows (images, maps or masks), in a new array of the same kind. */
-function gatherRows<T extends Float32Array | Uint8Array>(values: T, width: number, idx: ArrayLike<number>): T {
-  const out = new (values.constructor as new (length: number) => T)(idx.length * width);
-  for (let i = 0; i < idx.length; i++) out.set(values.subarray(idx[i] * width, (idx[i] + 1) * width), i * width);
-  return out;
-}
 
 const range = (from: number, to: number) => Int32Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 
@@ -245,7 +233,7 @@ class Trainer {
 
   /** Per image of `idx`: 1 when it gets the guidance term (multi-label: its target class decides). */
   private guidedFlags(idx: Int32Array): Float32Array {
-    return this.multi ? this.multi.guidance(idx).guided : Float32Array.from(idx, (i) => this.data.guided[i]);
+    return this.multi ? this.multi.guided(idx) : Float32Array.from(idx, (i) => this.data.guided[i]);
   }
 
   /** The input normalisation the model applies, if any. */

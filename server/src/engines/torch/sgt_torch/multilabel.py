@@ -55,6 +55,11 @@ def boxes_by_image(rows, count):
     return per
 
 
+def has_box_of(boxes, k):
+    """Whether an image's boxes (class, x0, y0, x1, y1) include one of class k."""
+    return any(c == k for c, *_ in boxes)
+
+
 def class_masks(per_image, idx, targets, size):
     """Rao's rule for image idx[j] and class targets[j]: M = 0, then M[y0:y1, x0:x1] = 1 for each
     of its boxes of that class. Returns (masks [n, S, S] float32, has [n] bool: some box)."""
@@ -62,10 +67,10 @@ def class_masks(per_image, idx, targets, size):
     masks = torch.zeros((n, size, size))
     has = torch.zeros(n, dtype=torch.bool)
     for j, (i, k) in enumerate(zip(idx, targets)):
+        has[j] = has_box_of(per_image[int(i)], k)
         for c, x0, y0, x1, y1 in per_image[int(i)]:
             if c == k:
                 masks[j, y0:y1, x0:x1] = 1
-                has[j] = True
     return masks, has
 
 
@@ -153,10 +158,11 @@ class MultiLabel:
         targets = self.targets[idx]
         per_image = self.boxes[id(t.data.train)]
         if per_image is not None:
-            has = np.array([any(b[0] == k for b in per_image[int(i)]) for i, k in zip(idx, targets)], dtype=bool)
+            has = np.array([has_box_of(per_image[int(i)], k) for i, k in zip(idx, targets)], dtype=bool)
         else:
             has = t.data.train.has_saliency[torch.as_tensor(idx)].bool().numpy()
-        return t.guided[torch.as_tensor(idx).to(t.device)].bool().cpu().numpy() & has & (targets >= 0)
+        # the data's own (CPU) flags: no device round trip on every step
+        return t.data.guided[torch.as_tensor(idx)].bool().numpy() & has & (targets >= 0)
 
     def loss(self, net, x_raw, idx_d, whole=None):
         """(logits, loss, bce, guidance) of a training batch. With data-parallel ranks, idx_d

@@ -322,9 +322,9 @@ class Trainer:
         stored: the shard's images as stored, when a BatchFeed read them ahead."""
         for g in self.optimizer.param_groups:
             g["lr"] = lr
-        norm = None
-        whole = idx
+        norm = whole = None
         if self.dist.enabled:
+            whole = idx
             bounds = shard_bounds(len(idx), self.dist.world)
             norm = {"images": len(idx), "guided": float(self.data.guided[torch.from_numpy(idx)].sum())}
             idx = idx[bounds[self.dist.rank]:bounds[self.dist.rank + 1]]
@@ -334,7 +334,7 @@ class Trainer:
         labels = self.labels[idx_d]
         self.net.train()
         if self.multi:
-            logits, loss, ce, guidance = self.multi.loss(self.net, x_raw, idx_d, whole if self.dist.enabled else None)
+            logits, loss, ce, guidance = self.multi.loss(self.net, x_raw, idx_d, whole)
         elif self.attribution_loss or self.loss_kind == "rrr":
             logits, loss, ce, guidance = self.guided_loss(self.net, x_raw, labels, idx_d, norm)
         elif self.cyborg:
