@@ -29,6 +29,7 @@ import { createRng } from '../../../server/src/data/rng';
 import { readNpy, writeNpy, type NpyArray } from '../../../server/src/data/npy';
 import { attributionMaps, inputGradients, type AttributionKind, type GuidedLayer } from '../../../server/src/engines/tfjs/attribution';
 import { guidedLoss, unitAttribution, upsampleMaps, type GuidanceLoss } from '../../../server/src/engines/tfjs/guidance';
+import type { LossTerms } from '../../../server/src/engines/tfjs/losses';
 import { PointingAccumulator } from '../../../server/src/engines/tfjs/metrics';
 import { createModel, type Arch, type Model } from '../../../server/src/engines/tfjs/models';
 import { multiLabelLoss } from '../../../server/src/engines/tfjs/multi-label';
@@ -84,6 +85,35 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let scale = 1e-3;
   for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
   return maxAbsDiff(a, b) / scale;
+}
+
+type Terms = { loss: number; ce: number; guidance: number };
+
+/** The terms of the loss `lossOf` builds and the gradients of its loss with respect to every parameter of `model`, flattened in parameter order (as conformance_guidance.py writes them). */
+function termsAndGradients(model: Model, lossOf: () => LossTerms): { terms: Terms; grads: Float32Array } {
+  let terms: Terms = { loss: 0, ce: 0, guidance: 0 };
+  const { grads } = tf.variableGrads(() => {
+    const t = lossOf();
+    terms = { loss: t.loss.dataSync()[0], ce: t.ce.dataSync()[0], guidance: t.guidance.dataSync()[0] };
+    return t.loss;
+  }, model.params.map((p) => p.variable));
+  const flat = new Float32Array(model.params.reduce((s, p) => s + p.variable.size, 0));
+  let o = 0;
+  for (const p of model.params) {
+    flat.set(grads[p.variable.name].dataSync() as Float32Array, o);
+    o += p.variable.size;
+  }
+  return { terms, grads: flat };
+}
+
+/** Compares one case's torch results (maps and gradients as files, terms) with tfjs's: the worst relative difference, and a failure message above TOL. */
+function compareCase(id: string, torchTerms: Terms, torchMaps: ArrayLike<number> | undefined, torchGrads: ArrayLike<number>, expected: { maps?: ArrayLike<number>; terms: Terms; grads: Float32Array }): { worst: number; failure?: string } {
+  const dMaps = expected.maps ? relDiff(torchMaps!, expected.maps) : 0;
+  const dGrads = relDiff(torchGrads, expected.grads);
+  const dTerms = Math.max(...(['loss', 'ce', 'guidance'] as const).map((k) => Math.abs(torchTerms[k] - expected.terms[k]) / Math.max(1, Math.abs(expected.terms[k]))));
+  const worst = Math.max(dMaps, dGrads, dTerms);
+  if (dMaps < TOL && dGrads < TOL && dTerms < TOL) return { worst };
+  return { worst, failure: `${id}: maps ${dMaps.toExponential(2)}, gradients ${dGrads.toExponential(2)}, terms ${dTerms.toExponential(2)} (torch ${JSON.stringify(torchTerms)}, tfjs ${JSON.stringify(expected.terms)})` };
 }
 
 function uniform(count: number, seed: number): Float32Array {
@@ -247,26 +277,12 @@ describe('torch engine conformance with the tfjs engine: guidance losses and att
         const x = tf.tensor4d(m.x, [m.n, m.size, m.size, m.channels]);
         const labels = tf.tensor1d(m.labels, 'int32');
         const maps = c.loss === 'rrr' ? inputGradients(m.model, x).grads : attributionMaps(m.model, x, labels, c.attribution, c.layer, 'label').maps;
-        let terms = { loss: 0, ce: 0, guidance: 0 };
-        const { grads } = tf.variableGrads(() => {
-          const t = guidedLoss(m.model, { loss: c.loss, attribution: c.attribution, layer: c.layer, lambda: c.lambda, alpha: c.alpha, camClass: 'label' }, x, labels, caseHuman.get(c.id) ?? m.human, tf.tensor1d(m.guided), undefined, c.irrelevant ? m.shortcut : undefined);
-          terms = { loss: t.loss.dataSync()[0], ce: t.ce.dataSync()[0], guidance: t.guidance.dataSync()[0] };
-          return t.loss;
-        }, m.model.params.map((p) => p.variable));
-        const flat = new Float32Array(m.model.params.reduce((s, p) => s + p.variable.size, 0));
-        let o = 0;
-        for (const p of m.model.params) {
-          flat.set(grads[p.variable.name].dataSync() as Float32Array, o);
-          o += p.variable.size;
-        }
-        return { maps: maps.dataSync() as Float32Array, terms, grads: flat };
+        const lossOf = () => guidedLoss(m.model, { loss: c.loss, attribution: c.attribution, layer: c.layer, lambda: c.lambda, alpha: c.alpha, camClass: 'label' }, x, labels, caseHuman.get(c.id) ?? m.human, tf.tensor1d(m.guided), undefined, c.irrelevant ? m.shortcut : undefined);
+        return { maps: maps.dataSync() as Float32Array, ...termsAndGradients(m.model, lossOf) };
       });
-      const r = results[c.id];
-      const dMaps = relDiff(get(`${c.id}-maps.npy`), expected.maps);
-      const dGrads = relDiff(get(`${c.id}-grads.npy`), expected.grads);
-      const dTerms = Math.max(...(['loss', 'ce', 'guidance'] as const).map((k) => Math.abs(r[k] - expected.terms[k]) / Math.max(1, Math.abs(expected.terms[k]))));
-      worst = Math.max(worst, dMaps, dGrads, dTerms);
-      if (!(dMaps < TOL && dGrads < TOL && dTerms < TOL)) failures.push(`${c.id}: maps ${dMaps.toExponential(2)}, gradients ${dGrads.toExponential(2)}, terms ${dTerms.toExponential(2)} (torch ${JSON.stringify(r)}, tfjs ${JSON.stringify(expected.terms)})`);
+      const compared = compareCase(c.id, results[c.id], get(`${c.id}-maps.npy`), get(`${c.id}-grads.npy`), expected);
+      worst = Math.max(worst, compared.worst);
+      if (compared.failure) failures.push(compared.failure);
       if (c.loss !== 'cyborg' && !(expected.terms.guidance > 0)) failures.push(`${c.id}: the guidance term is not exercised (${expected.terms.guidance})`);
     }
     assert.deepEqual(failures, [], `worst relative difference ${worst}`);
@@ -282,27 +298,13 @@ describe('torch engine conformance with the tfjs engine: guidance losses and att
         const x = tf.tensor4d(m.x, [m.n, m.size, m.size, m.channels]);
         const targets = tf.tensor1d(m.targets, 'int32');
         const maps = c.loss === 'none' || c.loss === 'rrr' ? undefined : attributionMaps(m.model, x, targets, c.attribution, c.layer, 'label').maps.dataSync();
-        let terms = { loss: 0, ce: 0, guidance: 0 };
-        const { grads } = tf.variableGrads(() => {
-          const batch = { x, multiHot: tf.tensor2d(m.multi, [m.n, m.classes]), targets, masks: m.mask, guided: tf.tensor1d(m.mlGuided) };
-          const t = multiLabelLoss(m.model, { loss: c.loss, attribution: c.attribution, layer: c.layer, lambda: c.lambda, alpha: c.alpha, camClass: 'label' }, batch);
-          terms = { loss: t.loss.dataSync()[0], ce: t.ce.dataSync()[0], guidance: t.guidance.dataSync()[0] };
-          return t.loss;
-        }, m.model.params.map((p) => p.variable));
-        const flat = new Float32Array(m.model.params.reduce((s, p) => s + p.variable.size, 0));
-        let o = 0;
-        for (const p of m.model.params) {
-          flat.set(grads[p.variable.name].dataSync() as Float32Array, o);
-          o += p.variable.size;
-        }
-        return { maps, terms, grads: flat };
+        const batch = { x, multiHot: tf.tensor2d(m.multi, [m.n, m.classes]), targets, masks: m.mask, guided: tf.tensor1d(m.mlGuided) };
+        const lossOf = () => multiLabelLoss(m.model, { loss: c.loss, attribution: c.attribution, layer: c.layer, lambda: c.lambda, alpha: c.alpha, camClass: 'label' }, batch);
+        return { maps, ...termsAndGradients(m.model, lossOf) };
       });
-      const r = results[c.id];
-      const dMaps = expected.maps ? relDiff(get(`${c.id}-maps.npy`), expected.maps) : 0;
-      const dGrads = relDiff(get(`${c.id}-grads.npy`), expected.grads);
-      const dTerms = Math.max(...(['loss', 'ce', 'guidance'] as const).map((k) => Math.abs(r[k] - expected.terms[k]) / Math.max(1, Math.abs(expected.terms[k]))));
-      worst = Math.max(worst, dMaps, dGrads, dTerms);
-      if (!(dMaps < TOL && dGrads < TOL && dTerms < TOL)) failures.push(`${c.id}: maps ${dMaps.toExponential(2)}, gradients ${dGrads.toExponential(2)}, terms ${dTerms.toExponential(2)} (torch ${JSON.stringify(r)}, tfjs ${JSON.stringify(expected.terms)})`);
+      const compared = compareCase(c.id, results[c.id], expected.maps ? get(`${c.id}-maps.npy`) : undefined, get(`${c.id}-grads.npy`), expected);
+      worst = Math.max(worst, compared.worst);
+      if (compared.failure) failures.push(compared.failure);
       if (c.loss !== 'none' && c.loss !== 'cyborg' && !(expected.terms.guidance > 0)) failures.push(`${c.id}: the guidance term is not exercised (${expected.terms.guidance})`);
       // BCE of sigmoid outputs: about log 2 per class near initialisation
       if (!(expected.terms.ce > 0.3 && expected.terms.ce < 1.5)) failures.push(`${c.id}: BCE ${expected.terms.ce}`);
